@@ -1,0 +1,108 @@
+"""Settings, read from the environment or a `.env` file.
+
+Everything the bot can be told lives here so that `.env.example` can list it
+all in one place.  Secrets are `SecretStr` so that a stray `repr()` or log
+line never prints a token.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Which setting each platform needs, so a start-up failure can name them.
+REQUIRED_FOR: dict[str, tuple[str, ...]] = {
+    "console": ("anthropic_api_key",),
+    "slack": ("anthropic_api_key", "slack_bot_token"),
+    "discord": ("anthropic_api_key", "discord_token"),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- model -------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-5-5"
+    anthropic_max_tokens: int = Field(default=8000, ge=256, le=64000)
+    anthropic_max_retries: int = Field(default=3, ge=0, le=10)
+    anthropic_request_timeout: float = Field(default=120.0, gt=0)
+    anthropic_total_timeout: float = Field(default=300.0, gt=0)
+
+    # --- state -------------------------------------------------------------
+    redis_url: str | None = None
+    redis_prefix: str = "ib"
+    session_ttl_days: float = Field(default=14.0, gt=0)
+    lock_timeout: float = Field(default=600.0, gt=0)
+    dedupe_ttl: int = Field(default=3600, gt=0)
+
+    # --- limits ------------------------------------------------------------
+    max_problem_chars: int = Field(default=2000, ge=10)
+    max_answer_chars: int = Field(default=4000, ge=50)
+    diagram_width: int = Field(default=60, ge=30, le=120)
+    diagram_ascii: bool = False
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    log_level: str = "INFO"
+
+    # --- slack -------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: str = "socket"
+    slack_port: int = 3000
+    slack_base_url: str | None = None
+    slack_allowed_channels: str = ""
+
+    # --- discord -----------------------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_allowed_channels: str = ""
+    discord_allowed_guilds: str = ""
+    discord_private_threads: bool = False
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+    @field_validator("slack_mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in {"socket", "http"}:
+            raise ValueError("must be 'socket' or 'http'")
+        return v
+
+    @property
+    def session_ttl_seconds(self) -> int:
+        return int(self.session_ttl_days * 86400)
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up with one human line instead of a traceback."""
+
+
+def _env_name(field: str) -> str:
+    return field.upper()
+
+
+def load_settings(platform: str = "console", **overrides) -> Settings:
+    """Load and check settings; exit with one clear line naming what is wrong."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = _env_name(str(err["loc"][0])) if err.get("loc") else "a setting"
+        raise SettingsError(
+            f"interview-bot: setting {name} is invalid ({err['msg']}). "
+            f"Fix it in your environment or .env (see .env.example)."
+        ) from None
+    for field in REQUIRED_FOR.get(platform, ()):
+        value = getattr(settings, field)
+        if value is None or not value.get_secret_value().strip():
+            raise SettingsError(
+                f"interview-bot: {_env_name(field)} is not set. Put it in your environment or in .env "
+                f"(copy .env.example to .env and fill it in)."
+            )
+    return settings

@@ -1,0 +1,97 @@
+"""Typed interview state, stored as JSON (one document per thread).
+
+The document carries a schema version so that a bot upgrade can tell an old
+document from a corrupt one and offer a fresh start instead of crashing.
+"""
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+
+class Phase(StrEnum):
+    NEW = "new"
+    ASKING = "asking"                # the model is writing its clarifying questions
+    WAITING_ANSWERS = "waiting_answers"
+    PRESENTING = "presenting"        # the design is being posted, section by section
+    DISCUSSING = "discussing"
+    ENDED = "ended"
+
+
+class Mode(StrEnum):
+    INTERVIEW = "interview"
+    DIAGRAM = "diagram"
+
+
+class ThreadRef(BaseModel):
+    """Where a conversation lives; the only platform detail the core sees."""
+
+    platform: str
+    workspace: str = "-"
+    channel: str
+    thread: str
+
+    def key(self, prefix: str = "ib") -> str:
+        return f"{prefix}:{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.calls += other.calls
+
+
+class Answer(BaseModel):
+    user: str
+    text: str
+
+
+class Pending(BaseModel):
+    """A step that failed (model or network) and can be re-run with "retry"."""
+
+    step: Literal["questions", "design", "diagram", "discuss"]
+    text: str = ""
+    user: str = ""
+
+
+class InterviewState(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    ref: ThreadRef
+    mode: Mode = Mode.INTERVIEW
+    phase: Phase = Phase.NEW
+    problem: str
+    started_by: str = ""
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    intro: str = ""
+    questions: list[str] = Field(default_factory=list)
+    answers: list[Answer] = Field(default_factory=list)
+    assumed_defaults: bool = False
+    history: list[Turn] = Field(default_factory=list)
+    sections: dict[str, str] = Field(default_factory=dict)
+    graph: dict[str, Any] | None = None
+    revisions: int = 0
+    pending: Pending | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+    def touch(self) -> None:
+        self.updated_at = time.time()
