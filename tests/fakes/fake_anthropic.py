@@ -132,9 +132,7 @@ class FakeAnthropic:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        sock_host, sock_port = server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        sock_host, sock_port = self._runner.addresses[-1][:2]
         self.base_url = f"http://{sock_host}:{sock_port}"
         return self.base_url
 
