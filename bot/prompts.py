@@ -35,7 +35,7 @@ class Prompts:
 
 def section_list(catalogue: dict[str, str], only: list[str] | None = None) -> str:
     ids = [s for s in catalogue if only is None or s in only]
-    return "\n".join(f"{marker(s)}   ({catalogue[s]})" for s in ids)
+    return "\n".join(marker(s) for s in ids)
 
 
 @lru_cache(maxsize=4)

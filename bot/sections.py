@@ -28,7 +28,7 @@ DIAGRAM_ONLY_SECTIONS: dict[str, str] = {
     "walkthrough": "Walkthrough",
 }
 
-MARKER_RE = re.compile(r"^\s*<<<\s*section\s*:\s*([a-z_]+)\s*>>>\s*$", re.IGNORECASE | re.MULTILINE)
+MARKER_RE = re.compile(r"^[ \t*#`]*<<<\s*section\s*:\s*([a-z_]+)\s*>>>[^\n]*$", re.IGNORECASE | re.MULTILINE)
 QUESTIONS_MARKER_RE = re.compile(r"^\s*<<<\s*questions\s*>>>\s*$", re.IGNORECASE | re.MULTILINE)
 GRAPH_BLOCK_RE = re.compile(r"```graph[^\n]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
 

@@ -71,6 +71,7 @@ class Pending(BaseModel):
     step: Literal["questions", "design", "diagram", "discuss"]
     text: str = ""
     user: str = ""
+    partial: str = ""   # design text already posted before the failure, so retry only adds what is missing
 
 
 class InterviewState(BaseModel):
@@ -90,6 +91,7 @@ class InterviewState(BaseModel):
     sections: dict[str, str] = Field(default_factory=dict)
     graph: dict[str, Any] | None = None
     revisions: int = 0
+    ended_notice_sent: bool = False
     pending: Pending | None = None
     usage: Usage = Field(default_factory=Usage)
 

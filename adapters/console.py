@@ -1,0 +1,194 @@
+"""Console adapter: a whole interview in the terminal, on the same core.
+
+Works interactively and with piped stdin, so a script (or a test) can drive
+it line by line.  Text streams as the model writes it; the pause after the
+clarifying questions is shown plainly, because that is where you type.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from typing import Awaitable, Callable, TextIO
+
+from bot.app import build_engine, close_engine, setup_logging
+from bot.config import SettingsError, load_settings
+from bot.engine import Engine, usage_help
+from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
+from bot.state import Mode, Phase, ThreadRef
+
+CONSOLE_HELP = """Commands:
+  /interview <problem>   start a new interview
+  /diagram <system>      just a flow diagram with legend and walkthrough
+  /end                   end the current interview
+  /help                  this help
+Anything else is your reply in the interview (answers, feedback, "describe the diagram", "retry")."""
+
+ACTION_HINTS = {Action.SKIP: "type 'skip'", Action.END: "type /end", Action.RETRY: "type 'retry'"}
+
+
+class ConsoleSink:
+    """Prints messages; shows live previews by printing only the new text."""
+
+    def __init__(self, out: TextIO, attachments_dir: str | None = None):
+        self.out = out
+        self.attachments_dir = attachments_dir
+        self._shown: dict[str, str] = {}
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    async def partial(self, stream_id: str, markdown: str) -> None:
+        shown = self._shown.get(stream_id)
+        if shown is None:
+            self._write("\n")
+            shown = ""
+        if markdown.startswith(shown):
+            self._write(markdown[len(shown):])
+            self._shown[stream_id] = markdown
+
+    async def post(self, message: OutMessage) -> None:
+        shown = self._shown.pop(message.stream_id, None) if message.stream_id else None
+        text = message.markdown
+        if shown is not None and text.startswith(shown):
+            self._write(text[len(shown):] + "\n")
+        else:
+            if shown is not None:
+                self._write("\n")
+            prefix = {Kind.ERROR: "! ", Kind.NOTICE: "· "}.get(message.kind, "")
+            self._write("\n" + prefix + text + "\n")
+        for att in message.attachments:
+            path = self._save(att.filename, att.data)
+            self._write(f"  [picture saved: {path}]\n")
+        if message.actions:
+            hints = ", ".join(f"{ACTION_LABELS[a]}: {ACTION_HINTS[a]}" for a in message.actions)
+            self._write(f"  [{hints}]\n")
+
+    def _save(self, filename: str, data: bytes) -> str:
+        directory = self.attachments_dir or tempfile.gettempdir()
+        path = os.path.join(directory, f"interview-{int(time.time() * 1000)}-{filename}")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
+
+
+class ConsoleSession:
+    """One terminal; each /interview or /diagram opens a new 'thread'."""
+
+    def __init__(self, engine: Engine, out: TextIO):
+        self.engine = engine
+        self.out = out
+        self.sink = ConsoleSink(out)
+        self.thread: ThreadRef | None = None
+        self._n = 0
+
+    def _new_thread(self) -> ThreadRef:
+        self._n += 1
+        self.thread = ThreadRef(platform="console", workspace="local", channel=str(os.getpid()),
+                                thread=f"{int(time.time())}-{self._n}")
+        return self.thread
+
+    async def start(self, problem: str, mode: Mode) -> None:
+        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
+        if not problem.strip():
+            self.out.write(usage_help(command) + "\n")
+            return
+        ref = self._new_thread()
+        await self.engine.start(ref, problem, mode=mode, user="you", sink=self.sink)
+        await self._show_pause()
+
+    async def line(self, text: str) -> bool:
+        """Handle one input line; False when the session should stop."""
+        text = text.strip()
+        if not text:
+            return True
+        if text in ("/help", "/?"):
+            self.out.write(CONSOLE_HELP + "\n")
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM)):
+            if text == command or text.startswith(command + " "):
+                await self.start(text[len(command):].strip(), mode)
+                return True
+        if text.startswith("/") and text.split()[0] != "/end":
+            self.out.write(f"Unknown command {text.split()[0]!r}.\n{CONSOLE_HELP}\n")
+            return True
+        if self.thread is None:
+            self.out.write("No interview yet. " + CONSOLE_HELP + "\n")
+            return True
+        word = "end" if text == "/end" else text
+        await self.engine.handle_message(self.thread, word, user="you", sink=self.sink)
+        await self._show_pause()
+        return True
+
+    async def _show_pause(self) -> None:
+        if self.thread is None:
+            return
+        state = await self.engine.store.load(self.thread.key(self.engine.store.prefix))
+        if state is None:
+            return
+        if state.phase is Phase.WAITING_ANSWERS:
+            self.out.write("\n⏸  Waiting for your answers. Type them below (or 'skip').\n")
+        elif state.phase is Phase.ENDED:
+            self.out.write("\n■  Interview ended. /interview <problem> starts another, /quit leaves.\n")
+        self.out.flush()
+
+
+async def run_console(engine: Engine, problem: str, mode: Mode, read_line: Callable[[], Awaitable[str | None]],
+                      out: TextIO) -> None:
+    session = ConsoleSession(engine, out)
+    if problem:
+        await session.start(problem, mode)
+    else:
+        out.write(usage_help() + "\n" + CONSOLE_HELP + "\n")
+    while True:
+        if sys.stdin.isatty():
+            out.write("> ")
+            out.flush()
+        line = await read_line()
+        if line is None:
+            break
+        if not await session.line(line):
+            break
+
+
+def _stdin_reader() -> Callable[[], Awaitable[str | None]]:
+    loop = asyncio.get_running_loop()
+
+    async def read() -> str | None:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        return None if line == "" else line
+
+    return read
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="interview-bot console", description="Mock interview in the terminal.")
+    parser.add_argument("problem", nargs="*", help='e.g. "Design a URL shortener"')
+    parser.add_argument("--diagram", action="store_true", help="diagram-only mode")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings("console")
+    except SettingsError as exc:
+        print(exc.code, file=sys.stderr)
+        return 2
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+
+    async def go() -> None:
+        engine = build_engine(settings)
+        try:
+            await run_console(engine, " ".join(args.problem), Mode.DIAGRAM if args.diagram else Mode.INTERVIEW,
+                              _stdin_reader(), sys.stdout)
+        finally:
+            await close_engine(engine)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        print("\nbye")
+    return 0
