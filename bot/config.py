@@ -22,7 +22,7 @@ REQUIRED_FOR: dict[str, tuple[str, ...]] = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- model -------------------------------------------------------------
     anthropic_api_key: SecretStr | None = None
