@@ -1,0 +1,71 @@
+"""Shared fixtures: a real Redis, the fake Anthropic server, settings and an engine."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from bot.app import build_engine
+from bot.config import Settings
+from bot.store import MemoryStore, RedisStore
+from tests.fakes.fake_anthropic import FakeAnthropic
+from tests.fakes.llm_script import interview_responder
+from tests.fakes.sinks import RecordingSink
+
+
+def redis_url() -> str:
+    # scripts/test.sh starts a private redis-server and exports TEST_REDIS_URL.
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_store():
+    """A RedisStore under a unique key prefix; only its own keys are removed afterwards."""
+    prefix = f"ibtest-{uuid.uuid4().hex[:10]}"
+    store = RedisStore(redis_url(), prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lock_timeout=5, lock_poll=0.01)
+    try:
+        await store.ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis at {redis_url()} is not reachable ({exc}); run the tests with scripts/test.sh")
+    yield store
+    async for key in store._redis.scan_iter(match=f"{prefix}:*"):
+        await store._redis.delete(key)
+    await store.close()
+
+
+@pytest.fixture
+async def fake_llm():
+    async with FakeAnthropic(responder=interview_responder) as fake:
+        yield fake
+
+
+def make_settings(base_url: str, **overrides) -> Settings:
+    values = dict(anthropic_api_key="test", anthropic_base_url=base_url, anthropic_max_retries=2,
+                  anthropic_total_timeout=20, anthropic_request_timeout=10, redis_url=None)
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(fake_llm):
+    return make_settings(fake_llm.base_url)
+
+
+@pytest.fixture
+async def engine(settings):
+    eng = build_engine(settings, store=MemoryStore())
+    yield eng
+    await eng.llm.close()
+
+
+@pytest.fixture
+async def redis_engine(settings, redis_store):
+    eng = build_engine(settings, store=redis_store)
+    yield eng
+    await eng.llm.close()
+
+
+@pytest.fixture
+def sink():
+    return RecordingSink()
