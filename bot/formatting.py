@@ -10,112 +10,102 @@ import re
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 ZWSP = "\u200b"
 
+Fence = tuple[str, str]   # (marker such as ``` or ````, info string such as "python")
 
-def _fence_open(line: str) -> tuple[str, str] | None:
-    """Return (fence, info) if the line opens or closes a fenced block."""
+
+def _fence_open(line: str) -> Fence | None:
+    """(marker, info) if the line is a fence line, else None."""
     m = FENCE_RE.match(line)
     if not m:
         return None
     return m.group(2), m.group(3).strip()
 
 
+def _fence_after(line: str, fence: Fence | None) -> Fence | None:
+    """Fence state after `line`, given the state before it."""
+    opened = _fence_open(line)
+    if opened is None:
+        return fence
+    if fence is None:
+        return opened
+    marker, info = opened
+    if marker[0] == fence[0][0] and len(marker) >= len(fence[0]) and not info:
+        return None
+    return fence
+
+
 def split_markdown(text: str, limit: int) -> list[str]:
     """Split Markdown into chunks of at most `limit` characters.
 
     Prefers paragraph boundaries, then line boundaries, then (for a single
-    line longer than the limit) a hard cut.  A code fence is never left open
-    across chunks: the chunk closes it and the next reopens it with the same
-    language tag, so each message renders on its own.
+    line longer than a chunk can hold) a hard cut.  A code fence is never left
+    open across chunks: the chunk closes it and the next reopens it with the
+    same language tag, so each message renders on its own.
     """
-    if limit < 20:
+    if limit < 40:
         raise ValueError("limit too small to split Markdown safely")
     text = text.strip("\n")
     if len(text) <= limit:
         return [text] if text.strip() else []
 
+    # Pre-cut overlong lines so that any single piece fits a chunk together
+    # with a reopened fence and its closing marker.
+    pieces: list[tuple[str, Fence | None]] = []  # (line, fence state after it)
+    fence: Fence | None = None
+    for line in text.split("\n"):
+        room = limit - ((2 * len(fence[0]) + len(fence[1]) + 2) if fence else 0)
+        after = _fence_after(line, fence)
+        if len(line) > room:
+            cut = [(line[j:j + room], fence) for j in range(0, len(line), room)]
+            cut[-1] = (cut[-1][0], after)
+            pieces.extend(cut)
+        else:
+            pieces.append((line, after))
+        fence = after
+
+    def render(lines: list[tuple[str, Fence | None]], opened: Fence | None) -> str:
+        body = ([opened[0] + opened[1]] if opened else []) + [ln for ln, _ in lines]
+        end = lines[-1][1] if lines else opened
+        if end is not None:
+            body.append(end[0])
+        return "\n".join(body)
+
     chunks: list[str] = []
-    cur: list[str] = []          # lines of the chunk being built
-    cur_len = 0
-    fence: tuple[str, str] | None = None   # (marker, info) of the open fence
 
-    def reopen() -> str:
-        assert fence is not None
-        return fence[0] + fence[1]
+    def emit(lines: list[tuple[str, Fence | None]], opened: Fence | None) -> None:
+        # Skip chunks that would hold nothing but whitespace or fence markers.
+        if any(ln.strip() and _fence_open(ln) is None for ln, _ in lines):
+            chunks.append(render(lines, opened).strip("\n"))
 
-    def flush() -> None:
-        nonlocal cur, cur_len
-        body = list(cur)
-        if fence is not None:
-            body.append(fence[0])
-        chunk = "\n".join(body).strip("\n")
-        if chunk.strip() and chunk.strip() != (fence[0] if fence else None):
-            chunks.append(chunk)
-        cur = [reopen()] if fence is not None else []
-        cur_len = len(cur[0]) + 1 if cur else 0
-
-    def room_for(line: str) -> int:
-        closing = len(fence[0]) + 1 if fence is not None else 0
-        return limit - cur_len - closing - len(line) - (1 if cur else 0)
-
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        opened = _fence_open(line)
-        # Prefer a paragraph break: if this is a blank line and the next
-        # paragraph would not fit, flush here.
-        pieces = [line]
-        # A single line longer than what a chunk can hold: hard-cut it.
-        max_line = limit - (2 * (len(fence[0]) + len(fence[1]) + 1) if fence else 0) - 2
-        if len(line) > max_line:
-            pieces = [line[j:j + max_line] for j in range(0, len(line), max_line)]
-        for piece in pieces:
-            if room_for(piece) < 0:
-                # Walk back to the last blank line outside a fence if it keeps
-                # the chunk reasonably full; otherwise cut at this line.
-                if fence is None:
-                    cut = _last_blank(cur)
-                    if cut is not None and cut > len(cur) // 3:
-                        head, tail = cur[:cut], cur[cut + 1:]
-                        cur = head
-                        flush()
-                        cur = tail
-                        cur_len = sum(len(x) + 1 for x in cur)
-                        if room_for(piece) < 0:
-                            flush()
-                    else:
-                        flush()
-                else:
-                    flush()
+    cur: list[tuple[str, Fence | None]] = []
+    start: Fence | None = None   # fence open when `cur` began
+    for piece in pieces:
+        if len(render(cur + [piece], start)) <= limit:
             cur.append(piece)
-            cur_len += len(piece) + 1
-        if opened is not None:
-            if fence is None:
-                fence = opened
-            elif opened[0][0] == fence[0][0] and len(opened[0]) >= len(fence[0]) and not opened[1]:
-                fence = None
-        _ = i
-    # Final chunk: an unclosed fence in the source stays as the author wrote it.
-    if cur:
-        chunk = "\n".join(cur).strip("\n")
-        if chunk.strip() and (fence is None or chunk.strip() != reopen()):
-            chunks.append(chunk)
-    return chunks
-
-
-def _last_blank(lines: list[str]) -> int | None:
-    """Index of the last blank line that is not inside a code fence."""
-    fence = None
-    last = None
-    for idx, line in enumerate(lines):
-        opened = _fence_open(line)
-        if opened is not None:
-            if fence is None:
-                fence = opened
-            elif opened[0][0] == fence[0][0] and not opened[1]:
-                fence = None
             continue
-        if fence is None and not line.strip():
-            last = idx
-    return last
+        # Break before this piece: at the last blank line outside a fence if
+        # that keeps the chunk at least a third full, else right here.
+        cut_at = None
+        for idx in range(len(cur) - 1, 0, -1):
+            if not cur[idx][0].strip() and cur[idx][1] is None and cur[idx - 1][1] is None:
+                cut_at = idx
+                break
+        if cut_at is not None and len(render(cur[:cut_at], start)) >= limit // 3:
+            head, tail = cur[:cut_at], cur[cut_at + 1:]
+        else:
+            head, tail = cur, []
+        emit(head, start)
+        if head:
+            start = head[-1][1]
+        cur = tail
+        if cur and len(render(cur + [piece], start)) > limit:
+            emit(cur, start)
+            start = cur[-1][1]
+            cur = []
+        cur.append(piece)
+    if cur:
+        emit(cur, start)
+    return chunks
 
 
 _MASS_MENTION = re.compile(r"@(everyone|here|channel|all)\b", re.IGNORECASE)
