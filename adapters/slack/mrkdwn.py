@@ -157,3 +157,23 @@ def render_preview(markdown: str, limit: int = SECTION_LIMIT) -> str:
         return text
     first = _split_mrkdwn(text, limit - 2)[0]
     return first + "\n…"
+
+
+_SLACK_REF = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def from_slack(text: str) -> str:
+    """Slack's wire format (what users typed) -> plain text for the model."""
+    def plain(m: re.Match) -> str:
+        target, label = m.group(1), m.group(2)
+        if target[:1] in "@#":
+            return target[0] + (label.lstrip("@#") if label else target[1:])
+        if target[:1] == "!":
+            if label:
+                return label
+            return "@" + target[1:].split("^")[0]
+        if label and label != target and label not in target:
+            return f"{label} ({target})"
+        return label or target
+    text = _SLACK_REF.sub(plain, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
