@@ -1,0 +1,55 @@
+"""Discord adapter: `interview-bot discord` runs the bot (see docs/discord.md)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings) -> int:
+    import discord
+
+    from bot.app import build_engine, close_engine
+
+    from .client import InterviewBot
+
+    engine = build_engine(settings)
+    bot = InterviewBot(settings, engine)
+    try:
+        await bot.start(settings.discord_token.get_secret_value())
+    except discord.LoginFailure:
+        print("interview-bot: Discord rejected DISCORD_TOKEN. Copy the bot token again from the Developer Portal "
+              "(Bot -> Reset Token) into .env.", file=sys.stderr)
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        print("interview-bot: Discord refused the Message Content intent. Enable it in the Developer Portal "
+              "(Bot -> Privileged Gateway Intents -> MESSAGE CONTENT INTENT), then restart.", file=sys.stderr)
+        return 2
+    finally:
+        if not bot.is_closed():
+            await bot.close()
+        await close_engine(engine)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="interview-bot discord",
+                                     description="Run the Discord bot (settings come from the environment or .env).")
+    parser.parse_args(argv)
+    try:
+        settings = load_settings("discord")
+    except SettingsError as exc:
+        print(exc.code, file=sys.stderr)
+        return 2
+    from bot.app import setup_logging
+
+    setup_logging(settings.log_level)
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return 0

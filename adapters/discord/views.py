@@ -1,0 +1,187 @@
+"""Buttons, and the Discord side of a `Sink`: chunked posts, live previews, typing.
+
+Buttons are persistent: their custom_ids are the core's stable `Action`
+values, and one `ActionsView` holding every button is registered in
+`setup_hook`, so a button on a message posted by an earlier process still
+works after a restart.  Messages are sent with a *stopped* copy of a view
+(`button_row`): Discord gets the components, but discord.py keeps no
+per-message view in memory, and every press lands on the persistent one.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.formatting import FENCE_RE, split_markdown
+from bot.messages import ACTION_LABELS, Action, OutMessage
+from bot.progress import LivePreviews
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import InterviewBot
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+PREVIEW_LIMIT = 1990        # leaves room for LivePreviews' " …" marker
+BUTTON_STYLES = {Action.SKIP: discord.ButtonStyle.primary, Action.END: discord.ButtonStyle.danger,
+                 Action.RETRY: discord.ButtonStyle.secondary}
+
+
+def _button(action: Action) -> discord.ui.Button:
+    return discord.ui.Button(label=ACTION_LABELS[action][:80], custom_id=action.value, style=BUTTON_STYLES[action])
+
+
+class ActionsView(discord.ui.View):
+    """The persistent view: every action button, routed to the bot."""
+
+    def __init__(self, bot: "InterviewBot"):
+        super().__init__(timeout=None)
+        self.bot = bot
+        for action in Action:
+            button = _button(action)
+            button.callback = self._callback_for(action)  # type: ignore[method-assign]
+            self.add_item(button)
+
+    def _callback_for(self, action: Action):
+        async def callback(interaction: discord.Interaction) -> None:
+            await self.bot.on_button(interaction, action)
+        return callback
+
+
+def button_row(actions: list[Action]) -> discord.ui.View | None:
+    """A view to *send* (components only); presses are handled by `ActionsView`."""
+    if not actions:
+        return None
+    view = discord.ui.View(timeout=None)
+    for action in dict.fromkeys(actions):
+        view.add_item(_button(action))
+    view.stop()   # finished views are not stored per message by discord.py
+    return view
+
+
+def preview_text(markdown: str) -> str:
+    """What a live preview shows: at most one message, with any open code fence closed."""
+    if len(markdown) > PREVIEW_LIMIT:
+        return split_markdown(markdown, PREVIEW_LIMIT)[0]
+    fence = None
+    for line in markdown.split("\n"):
+        m = FENCE_RE.match(line)
+        if m is None:
+            continue
+        marker, info = m.group(2), m.group(3).strip()
+        if fence is None:
+            fence = marker
+        elif marker[0] == fence[0] and len(marker) >= len(fence) and not info:
+            fence = None
+    if fence is not None:
+        closed = markdown.rstrip("\n") + "\n" + fence
+        return closed if len(closed) <= PREVIEW_LIMIT else split_markdown(closed, PREVIEW_LIMIT)[0]
+    return markdown
+
+
+class Typing:
+    """Shows "Bot is typing…" while a turn runs, without ever failing the turn.
+
+    Discord clears the indicator when the bot posts, so after each post it is
+    sent again (after a short pause, and only if the turn is still running).
+    """
+
+    def __init__(self, channel: discord.abc.Messageable, *, interval: float = 8.0, after_post: float = 1.0):
+        self.channel = channel
+        self.interval = interval
+        self.after_post = after_post
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def _send(self) -> None:
+        try:
+            await self.channel._state.http.send_typing(self.channel.id)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - typing is cosmetic
+            log.debug("typing indicator failed: %s", exc)
+
+    async def _run(self) -> None:
+        await self._send()
+        while True:
+            try:
+                await asyncio.wait_for(self._kick.wait(), self.interval)
+            except asyncio.TimeoutError:
+                await self._send()
+                continue
+            self._kick.clear()
+            await asyncio.sleep(self.after_post)
+            await self._send()
+
+    def posted(self) -> None:
+        self._kick.set()
+
+    async def __aenter__(self) -> "Typing":
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+
+class ThreadSink:
+    """The core's `Sink` for one Discord thread and one turn."""
+
+    def __init__(self, channel: Any, *, typing: Typing | None = None, min_interval: float = 1.2):
+        self.channel = channel
+        self.typing = typing
+        self.previews = LivePreviews(self._create, self._edit, min_interval=min_interval, limit=MESSAGE_LIMIT)
+        self.sent: list[discord.Message] = []
+
+    async def _create(self, text: str) -> discord.Message:
+        msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none())
+        self._posted()
+        return msg
+
+    async def _edit(self, message: discord.Message, text: str) -> None:
+        await message.edit(content=text, allowed_mentions=discord.AllowedMentions.none())
+
+    def _posted(self) -> None:
+        if self.typing is not None:
+            self.typing.posted()
+
+    async def partial(self, stream_id: str, markdown: str) -> None:
+        try:
+            await self.previews.partial(stream_id, preview_text(markdown))
+        except discord.HTTPException as exc:   # a preview is optional; the final post still comes
+            log.warning("live preview failed: %s", exc)
+
+    async def post(self, message: OutMessage) -> None:
+        chunks = split_markdown(message.markdown, MESSAGE_LIMIT)
+        files = [discord.File(io.BytesIO(a.data), filename=a.filename) for a in message.attachments]
+        view = button_row(message.actions)
+        if not chunks and (files or view):
+            chunks = [""]
+        wait = self.previews.wait_before_final_edit(message.stream_id)
+        preview = self.previews.take(message.stream_id)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            extra: dict[str, Any] = {}
+            if last and view is not None:
+                extra["view"] = view
+            if i == 0 and preview is not None:
+                if wait:
+                    await asyncio.sleep(wait)
+                if last and files:
+                    extra["attachments"] = files
+                await preview.edit(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
+                self.sent.append(preview)
+                continue
+            if last and files:
+                extra["files"] = files
+            sent = await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(),
+                                           **extra)
+            self.sent.append(sent)
+            self._posted()
