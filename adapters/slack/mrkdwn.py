@@ -26,6 +26,7 @@ _BOLD_ITALIC = re.compile(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*")
 _BOLD = re.compile(r"(?<![\\*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?!\*)")
 _BOLD_UNDER = re.compile(r"(?<![\w_])__(?=\S)(.+?)(?<=\S)__(?![\w_])")
 _ITALIC_STAR = re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\w*])")
+_ITALIC_UNDER = re.compile(r"(?<![\w\x01])_(?=\S)(.+?)(?<=\S)_(?![\w\x02])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
@@ -78,7 +79,10 @@ def _inline(text: str) -> str:
     text = _BOLD_ITALIC.sub(lambda m: keep("*_" + m.group(1) + "_*"), text)
     text = _BOLD.sub(lambda m: keep("*" + _ITALIC_STAR.sub(r"_\1_", m.group(1)) + "*"), text)
     text = _BOLD_UNDER.sub(lambda m: keep("*" + m.group(1) + "*"), text)
-    text = _ITALIC_STAR.sub(lambda m: "_" + m.group(1) + "_", text)
+    # `*x*` becomes `_x_`, except inside an `_..._` span: Slack cannot nest italics.
+    text = _ITALIC_STAR.sub(lambda m: "\x01" + m.group(1) + "\x02", text)
+    text = _ITALIC_UNDER.sub(lambda m: m.group(0).replace("\x01", "").replace("\x02", ""), text)
+    text = text.replace("\x01", "_").replace("\x02", "_")
     text = _STRIKE.sub(lambda m: "~" + m.group(1) + "~", text)
     while _TOKEN.search(text):  # tokens may nest (a link inside bold)
         text = _TOKEN.sub(lambda m: saved[int(m.group(1))], text)
@@ -100,8 +104,8 @@ def to_mrkdwn(markdown: str) -> str:
             if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not m.group(3).strip():
                 fence = None
                 out.append("```")
-            else:
-                out.append(escape(line))
+            else:  # Slack cannot nest fences: keep an inner ``` from closing the block
+                out.append(escape(line).replace("```", "`" + ZWSP + "``"))
             continue
         if m:
             fence = m.group(2)
@@ -131,15 +135,24 @@ def to_mrkdwn(markdown: str) -> str:
     return "\n".join(out)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Slack counts it (UTF-16 code units: an emoji can be two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _split_mrkdwn(text: str, limit: int) -> list[str]:
-    chunks = split_markdown(text, limit)
-    # split_markdown reopens a cut fence with its info string; there is none
-    # after conversion, so nothing to fix.  Guard the hard limit anyway.
+    size = limit
+    while True:
+        chunks = [c for c in split_markdown(text, size) if c.strip()]
+        if all(utf16_len(c) <= limit for c in chunks) or size < 200:
+            break
+        size = int(size * 0.8)  # wide characters: try smaller pieces
     out: list[str] = []
-    for chunk in chunks:
-        while len(chunk) > limit:
-            out.append(chunk[:limit])
-            chunk = chunk[limit:]
+    for chunk in chunks:  # last resort: a hard cut
+        while utf16_len(chunk) > limit:
+            cut = limit // 2
+            out.append(chunk[:cut])
+            chunk = chunk[cut:]
         if chunk.strip():
             out.append(chunk)
     return out
