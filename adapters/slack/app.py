@@ -240,7 +240,7 @@ class SlackBot:
         self.allowed = {c.strip() for c in settings.slack_allowed_channels.split(",") if c.strip()}
         self._tasks: set[asyncio.Task] = set()
         self._names: dict[str, str] = {}
-        self.app = AsyncApp(token=token, signing_secret=secret, client=client, process_before_response=True,
+        self.app = AsyncApp(signing_secret=secret, client=client, process_before_response=True,
                             request_verification_enabled=True, before_authorize=DropNoise(self.allowed),
                             name="interview-bot")
         for command in ("/interview", "/diagram"):
@@ -293,22 +293,26 @@ class SlackBot:
         text = from_slack(command.get("text") or "").strip()
         channel = command.get("channel_id", "")
         if self.allowed and channel not in self.allowed:
-            await ack(text=self._where())
+            await self._ephemeral(ack, self._where())
             return
         first = text.split(maxsplit=1)[0].lower() if text else ""
         if first in HELP_WORDS or (first.startswith("-") and len(text.split()) == 1):
-            await ack(text=render(usage_help(name))[0])
+            await self._ephemeral(ack, render(usage_help(name))[0])
             return
         if first in THREAD_WORDS and len(text.split()) == 1:
-            await ack(text=render(f"Slack doesn't run slash commands inside threads, so to *{first}* an interview "
+            await self._ephemeral(ack, render(f"Slack doesn't run slash commands inside threads, so to *{first}* an interview "
                                   f"reply `{first}` in its thread (or use its buttons).\n\n" + usage_help(name))[0])
             return
         refusal = check_problem(text, self.settings.max_problem_chars, name)
         if refusal:
-            await ack(text=render(refusal)[0])
+            await self._ephemeral(ack, render(refusal)[0])
             return
         await ack()
         self.spawn(self._start(command, mode, text))
+
+    @staticmethod
+    async def _ephemeral(ack, text: str) -> None:
+        await ack(text=text, response_type="ephemeral")
 
     async def _start(self, command: dict, mode: Mode, problem: str) -> None:
         trigger = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{problem}"
