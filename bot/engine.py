@@ -20,6 +20,7 @@ from .llm import LLM, LLMError, LLMResult
 from .messages import Action, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
 from .sections import (DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, QUESTIONS_MARKER_RE, SectionParser, heading,
+                       hide_partial_marker,
                        parse_questions)
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef, Turn
 from .store import CorruptState, LockTimeout, SessionStore, StoreError, StoreUnavailable
@@ -70,6 +71,27 @@ def check_problem(text: str | None, limit: int, command: str = "/interview") -> 
         return (f"That problem is {len(text):,} characters; the limit is {limit:,}. "
                 "Please shorten it to the core of the system you want designed.")
     return None
+
+
+QUESTIONS_HEADER = "**A few quick questions before I design anything:**"
+
+
+def _split_q(text: str) -> tuple[str, str]:
+    m = QUESTIONS_MARKER_RE.search(text)
+    if m is None:
+        return hide_partial_marker(text), ""
+    return text[: m.start()], hide_partial_marker(text[m.end():])
+
+
+def questions_markdown(intro: str, numbered: str, *, final: bool) -> str:
+    """The questions message; previews use the same layout so the final text extends them."""
+    intro, numbered = intro.strip(), numbered.strip()
+    md = intro
+    if numbered:
+        md += f"\n\n{QUESTIONS_HEADER}\n{numbered}"
+    if final:
+        md += "\n\n_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._"
+    return md
 
 
 def design_turns(state: InterviewState, user_prompt: str, partial: str = "") -> list[Turn]:
@@ -279,7 +301,8 @@ class Engine:
         async def preview(delta: str) -> None:
             nonlocal shown
             shown += delta
-            await sink.partial(stream_id, neutralize_mentions(QUESTIONS_MARKER_RE.sub("", shown).strip()))
+            intro, tail = _split_q(shown)
+            await sink.partial(stream_id, neutralize_mentions(questions_markdown(intro, tail, final=False)))
 
         try:
             result = await self._call(state, [Turn(role="user", content=ask)], on_text=preview)
@@ -306,8 +329,7 @@ class Engine:
         canonical = intro + "\n<<<questions>>>\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
         state.history = [Turn(role="user", content=ask), Turn(role="assistant", content=canonical)]
         numbered = "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
-        md = (f"{intro}\n\n**A few quick questions before I design anything:**\n{numbered}\n\n"
-              "_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._")
+        md = questions_markdown(intro, numbered, final=True)
         await sink.post(OutMessage(kind=Kind.QUESTIONS, markdown=neutralize_mentions(md), stream_id=stream_id,
                                    actions=[Action.SKIP]))
         state.phase = Phase.WAITING_ANSWERS
@@ -411,7 +433,8 @@ class Engine:
                            "a component to dig into, or shall I describe the diagram?")
                 if catalogue is DIAGRAM_ONLY_SECTIONS:
                     closing = "Want me to dig into any part of this, or change something?"
-                await sink.post(OutMessage(kind=Kind.SECTION, section="closing", markdown=closing,
+                await sink.post(OutMessage(kind=Kind.SECTION, section=order[-1],
+                                           markdown=f"### {heading(order[-1], catalogue)}\n{closing}",
                                            actions=[Action.END]))
         full = "\n".join(t for t in texts if t).strip()
         state.history = design_turns(state, ask) + [Turn(role="assistant", content=full)]
@@ -426,7 +449,7 @@ class Engine:
                                                 context=state.sections.get("high_level", "") or state.problem)
             state.graph = board.graph
             body, attachments = board.markdown, board.attachments
-        md = body if sid == "closing" else f"### {title}\n{body}"
+        md = f"### {title}\n{body}"
         actions = [Action.END] if last else []
         await sink.post(OutMessage(kind=Kind.SECTION, section=sid, markdown=neutralize_mentions(md),
                                    attachments=attachments, actions=actions,
@@ -440,7 +463,7 @@ class Engine:
         async def preview(delta: str) -> None:
             nonlocal shown
             shown += delta
-            visible = shown.split("<<<changes>>>")[0].split("```graph")[0]
+            visible = hide_partial_marker(shown.split("<<<changes>>>")[0].split("```graph")[0])
             if visible.strip():
                 await sink.partial(stream_id, neutralize_mentions(visible.strip()))
 

@@ -33,6 +33,14 @@ QUESTIONS_MARKER_RE = re.compile(r"^\s*<<<\s*questions\s*>>>\s*$", re.IGNORECASE
 GRAPH_BLOCK_RE = re.compile(r"```graph[^\n]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
 
 
+def hide_partial_marker(text: str) -> str:
+    """Drop a last line that may be a `<<<...>>>` marker still being typed."""
+    head, _, last = text.rpartition("\n")
+    if last.lstrip().startswith("<") and ">>>" not in last:
+        return head
+    return text
+
+
 def marker(section_id: str) -> str:
     return f"<<<section:{section_id}>>>"
 
@@ -82,12 +90,7 @@ class SectionParser:
 
     def current(self) -> tuple[str | None, str]:
         """The section being written and its text so far (for live previews)."""
-        body = self.buffer[self._body_start:]
-        # Hide a marker line still being typed at the end of the buffer.
-        tail = body.rfind("\n")
-        if tail != -1 and body[tail + 1:].lstrip().startswith("<<<"):
-            body = body[:tail]
-        return self._current, body.strip()
+        return self._current, hide_partial_marker(self.buffer[self._body_start:]).strip()
 
     def finish(self) -> list[tuple[str, str]]:
         """End of stream: close the last section."""

@@ -98,11 +98,13 @@ async def test_lock_is_released_after_an_exception(store):
 
 async def test_lock_times_out_when_held_too_long(redis_store):
     key = REF.key(redis_store.prefix)
+    # Another process holds the lock (for up to 5 s); we give up after 0.3 s.
+    await redis_store._redis.set(f"{key}:lock", "other-process", px=5000)
     redis_store.lock_timeout = 0.3
-    async with redis_store.lock(key):
-        with pytest.raises(LockTimeout):
-            async with redis_store.lock(key):
-                pass
+    with pytest.raises(LockTimeout):
+        async with redis_store.lock(key):
+            pass
+    assert await redis_store._redis.get(f"{key}:lock") == "other-process"
 
 
 async def test_lock_of_crashed_holder_expires(redis_store):

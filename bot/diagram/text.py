@@ -380,16 +380,21 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
 
     rev = _break_cycles(ids, edges)
     dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(edges, rev)]
-    min_layer: dict[str, int] = {}
+    layer = _layers(ids, dag, {})
     rows = None
-    for _attempt in range(4 * len(ids) + 4):
-        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, min_layer, width)
+    for _attempt in range(8 * len(ids) + 8):
+        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width)
         if widths_ok:
             break
         if bump is None:
             rows = None
             break
-        min_layer[bump[0]] = bump[1]
+        # split the overflowing layer: the chosen node goes to a new layer right below it
+        node, at = bump
+        for v in ids:
+            if layer[v] > at:
+                layer[v] += 1
+        layer[node] = at + 1
     else:
         rows = None
 
@@ -493,6 +498,8 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     lines = [s.center(min(width, canvas)).rstrip() if len(s) < canvas else s for s in title_lines]
     if lines:
         lines.append("")
+    top = len(lines)
+    layout.boxes = {k: (x, y + top, w, h) for k, (x, y, w, h) in layout.boxes.items()}
     lines += cv.text()
     if listed:
         lines.append("")
@@ -506,9 +513,8 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     return RenderedDiagram("\n".join(lines), legend, changes), layout
 
 
-def _build_rows(ids, edges, dag, rev, texts, min_layer, width):
-    """Rows of items for the current layering; (rows, fits, bump or None)."""
-    layer = _layers(ids, dag, min_layer)
+def _build_rows(ids, edges, dag, rev, texts, layer, width):
+    """Rows of items for the given layering; (rows, fits, (node to move down, its layer) or None)."""
     nl = max(layer.values()) + 1
     rows: list[list[_Item]] = [[] for _ in range(nl)]
     items: dict[str, _Item] = {}
@@ -543,9 +549,9 @@ def _build_rows(ids, edges, dag, rev, texts, min_layer, width):
             boxes = [it for it in row if it.is_box]
             if len(boxes) <= 1:
                 return rows, False, None
-            # push down the box with the fewest links below it, the rightmost on ties
-            cand = min(reversed(boxes), key=lambda it: len(it.downs))
-            return rows, False, (cand.node, L + 1)
+            # move down the box that adds the fewest pass-through lines, the rightmost on ties
+            cand = min(reversed(boxes), key=lambda it: (len(it.ups), len(it.downs)))
+            return rows, False, (cand.node, L)
     return rows, True, None
 
 
@@ -748,6 +754,8 @@ def _render_list(graph, g, width, texts, changes, marked, layout):
     lines = []
     if graph.title:
         lines += _wrap(graph.title, width) + [""]
+    top = len(lines)
+    layout.boxes = {k: (x, y + top, w, h) for k, (x, y, w, h) in layout.boxes.items()}
     lines += cv.text()
     if graph.edges:
         lines += ["", "Connections:"]

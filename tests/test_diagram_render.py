@@ -1,0 +1,169 @@
+"""Property tests for the text renderer: read the picture back and check it."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.diagram import Edge, Graph, Node, NodeKind, render_text
+from bot.diagram.text import KIND_MARKERS, node_text, render_text_layout
+from tests.test_diagram_support import TO_ASCII, Picture
+
+WORDS = ["API", "Auth", "Feed", "User", "Cache", "Store", "Queue", "Search", "Media", "Notify",
+         "Geo", "Match", "Rank", "Index", "Fetch", "Parse", "Billing", "Gateway", "Metrics"]
+
+
+@st.composite
+def graphs(draw, max_nodes: int = 15, min_nodes: int = 1):
+    n = draw(st.integers(min_nodes, max_nodes))
+    nodes = []
+    for i in range(n):
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=0, max_size=2))
+        label = " ".join([f"N{i}"] + words)
+        nodes.append(Node(id=f"n{i}", label=label, kind=draw(st.sampled_from(list(NodeKind))),
+                          bottleneck=draw(st.booleans()) and draw(st.booleans()),
+                          scaling=draw(st.booleans()) and draw(st.booleans())))
+    pairs = []
+    if n >= 2:
+        ends = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] != p[1])
+        pairs = draw(st.lists(ends, max_size=int(n * 1.4)))
+        # shapes the brief names: a fan-out, a fan-in and a cycle
+        if n >= 5 and draw(st.booleans()):
+            hub = draw(st.integers(0, n - 1))
+            others = [j for j in range(n) if j != hub][:4]
+            if draw(st.booleans()):
+                pairs += [(hub, j) for j in others]
+            else:
+                pairs += [(j, hub) for j in others]
+        if n >= 3 and draw(st.booleans()):
+            a, b, c = draw(st.permutations(range(n)))[:3]
+            pairs += [(a, b), (b, c), (c, a)]
+    label_st = st.one_of(st.just(""), st.sampled_from(["POST /urls", "GET", "event", "read", "write x",
+                                                         "fan-out job", "SELECT by id"]))
+    edges = [Edge(source=f"n{a}", target=f"n{b}", label=draw(label_st),
+                  style=draw(st.sampled_from(["sync", "async"]))) for a, b in pairs]
+    return Graph(title=draw(st.sampled_from(["", "Some design"])), nodes=nodes, edges=edges)
+
+
+def diagram_part(text: str) -> str:
+    """The picture only (no edge-label list or groups underneath)."""
+    out = []
+    for line in text.split("\n"):
+        if line in ("Edge labels:", "Groups:", "Connections:"):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def check_picture(graph: Graph, width: int) -> None:
+    out, layout = render_text_layout(graph, width=width)
+    assert not layout.list_mode, "layered drawing should fit these graphs"
+    # never wider than asked
+    for line in out.text.split("\n") + out.legend.split("\n"):
+        assert len(line) <= width, (line, width)
+
+    pic = Picture(diagram_part(out.text))
+    boxes = pic.boxes()
+    # every node has exactly one closed, aligned box with its text; nothing else looks like a box
+    assert sorted((b.x, b.y, b.w, b.h) for b in boxes) == sorted(layout.boxes.values())
+    by_pos = {(b.x, b.y, b.w, b.h): b for b in boxes}
+    box_of = {nid: by_pos[r] for nid, r in layout.boxes.items()}
+    for n in graph.nodes:
+        assert box_of[n.id].text.replace(" ", "") == node_text(n).replace(" ", "")
+    # boxes never overlap
+    for a in boxes:
+        for b in boxes:
+            if a is not b:
+                assert a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y
+
+    # every edge traced from its source box to its target box, with the right style
+    node_of = {id(b): nid for nid, b in box_of.items()}
+    traced = Counter((node_of[id(s)], node_of[id(t)], style) for s, t, style in pic.edges(boxes))
+    expected = Counter((e.source, e.target, e.style) for e in graph.edges)
+    assert traced == expected
+
+    # every edge label shown: beside its line in the picture, or in the list under it
+    assert sorted(layout.inline_labels + layout.listed_labels) == sorted(
+        k for k, e in enumerate(graph.edges) if e.label)
+    body = diagram_part(out.text)
+    for k in layout.inline_labels:
+        assert graph.edges[k].label in body
+    for k in layout.listed_labels:
+        e = graph.edges[k]
+        assert f": {e.label}" in " ".join(out.text[len(body):].split())
+
+    check_legend(graph, out, pic)
+
+
+def legend_symbols(legend: str) -> set[str]:
+    lines = legend.split("\n")
+    assert lines[0] == "Legend:"
+    return {ln.split("  ")[0].strip() for ln in lines[1:] if ln and not ln.startswith(" ")}
+
+
+def check_legend(graph: Graph, out, pic: Picture) -> None:
+    want = set()
+    for n in graph.nodes:
+        o, c = KIND_MARKERS[n.kind]
+        want.add(f"{o}name{c}")
+    if any(n.bottleneck for n in graph.nodes):
+        want.add("!")
+    if any(n.scaling for n in graph.nodes):
+        want.add("xN")
+    drawn = "\n".join(pic.lines)
+    if any(e.style == "sync" for e in graph.edges):
+        want.add("───")
+    if any(e.style == "async" for e in graph.edges):
+        want.add("┄┄┄")
+        assert "┆" in drawn
+    else:
+        assert "┆" not in drawn and "┄" not in drawn
+    if "▲" in drawn:
+        want.add("▲")
+    if "*" in drawn:
+        want.add("*")
+    assert legend_symbols(out.legend) == want
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs())
+def test_picture_width_60(graph):
+    check_picture(graph, 60)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs())
+def test_picture_width_42(graph):
+    check_picture(graph, 42)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs(), st.sampled_from([42, 60]))
+def test_ascii_is_the_same_drawing(graph, width):
+    uni = render_text(graph, width=width)
+    asc = render_text(graph, width=width, ascii_only=True)
+    for line in asc.text.split("\n") + asc.legend.split("\n"):
+        assert len(line) <= width
+        assert all(ord(ch) < 128 for ch in line), line
+    u, a = diagram_part(uni.text).split("\n"), diagram_part(asc.text).split("\n")
+    assert len(u) == len(a)
+    for lu, la in zip(u, a):
+        assert "".join(TO_ASCII.get(ch, ch) for ch in lu) == la
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs())
+def test_deterministic(graph):
+    a = render_text(graph, width=42)
+    b = render_text(graph.model_copy(deep=True), width=42)
+    assert a == b
+
+
+@pytest.mark.parametrize("width", [42, 60])
+def test_no_right_pointing_triangles(width):
+    g = Graph(nodes=[Node(id="a", label="A", kind="client"), Node(id="b", label="B", kind="service")],
+              edges=[Edge(source="a", target="b"), Edge(source="b", target="a", style="async")])
+    out = render_text(g, width=width)
+    assert not set("▶◀►◄") & set(out.text + out.legend)

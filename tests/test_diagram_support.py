@@ -1,0 +1,138 @@
+"""Test helper (no tests here): read a rendered diagram back as a picture, boxes and traced edges."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+H_BORDER = set("─┬┴")
+V_LINE = {"│": "sync", "┆": "async"}
+H_LINE = {"─": "sync", "┄": "async"}
+CORNERS = {"┌": "SE", "┐": "SW", "└": "NE", "┘": "NW"}
+MOVE = {"N": (-1, 0), "S": (1, 0), "E": (0, 1), "W": (0, -1)}
+OPP = {"N": "S", "S": "N", "E": "W", "W": "E"}
+
+# unicode glyph -> ascii glyph, for checking the ascii picture is the same drawing
+TO_ASCII = {"─": "-", "│": "|", "┄": ".", "┆": ":", "┌": "+", "┐": "+", "└": "+", "┘": "+",
+            "┼": "|", "▼": "v", "▲": "^", "┬": "-", "┴": "-"}
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str   # interior text, whitespace-normalised
+
+
+class Picture:
+    def __init__(self, text: str):
+        self.lines = text.split("\n")
+
+    def at(self, y: int, x: int) -> str:
+        if 0 <= y < len(self.lines) and 0 <= x < len(self.lines[y]):
+            return self.lines[y][x]
+        return " "
+
+    def boxes(self) -> list[Box]:
+        """Every closed rectangle: corners aligned, four complete sides."""
+        found = []
+        for y, line in enumerate(self.lines):
+            for x, ch in enumerate(line):
+                if ch != "┌":
+                    continue
+                x2 = x + 1
+                while self.at(y, x2) in H_BORDER:
+                    x2 += 1
+                if self.at(y, x2) != "┐" or x2 - x < 2:
+                    continue
+                y2 = y + 1
+                while self.at(y2, x) == "│":
+                    y2 += 1
+                if self.at(y2, x) != "└" or y2 - y < 2:
+                    continue
+                if any(self.at(j, x2) != "│" for j in range(y + 1, y2)):
+                    continue
+                if self.at(y2, x2) != "┘":
+                    continue
+                if any(self.at(y2, i) not in H_BORDER for i in range(x + 1, x2)):
+                    continue
+                if any(self.at(y, i) not in H_BORDER for i in range(x + 1, x2)):
+                    continue
+                inner = " ".join(self.lines[j][x + 1:x2] for j in range(y + 1, y2))
+                found.append(Box(x, y, x2 - x + 1, y2 - y + 1, " ".join(inner.split())))
+        return found
+
+    def edges(self, boxes: list[Box]) -> list[tuple[Box, Box, str]]:
+        """Trace every line attached to a box; (source box, target box, style) per line.
+
+        Raises AssertionError on any broken, dangling or ambiguous line."""
+        top = {}
+        bottom = {}
+        for b in boxes:
+            for i in range(b.x, b.x + b.w):
+                top[(b.y, i)] = b
+                bottom[(b.y + b.h - 1, i)] = b
+        starts = []
+        for b in boxes:
+            for i in range(b.x + 1, b.x + b.w - 1):
+                c = self.at(b.y + b.h, i)
+                if c in V_LINE or c == "▲":
+                    starts.append((b, b.y + b.h, i, "S"))
+                c = self.at(b.y - 1, i)
+                if c in V_LINE or c == "▼":
+                    starts.append((b, b.y - 1, i, "N"))
+        seen = set()
+        out = []
+        for b0, y, x, d in starts:
+            if (y, x) in seen:
+                continue
+            path = [(y, x)]
+            styles = []
+            while True:
+                ch = self.at(y, x)
+                moving_v = d in "NS"
+                if ch in V_LINE:
+                    if moving_v:
+                        styles.append(V_LINE[ch])
+                    # moving sideways through a vertical glyph: a crossing
+                elif ch in H_LINE:
+                    assert not moving_v, f"vertical line runs into {ch!r} at {(y, x)}"
+                    styles.append(H_LINE[ch])
+                elif ch == "┼":
+                    pass
+                elif ch in CORNERS:
+                    sides = CORNERS[ch]
+                    entry = OPP[d]
+                    assert entry in sides, f"line enters corner {ch!r} from {entry} at {(y, x)}"
+                    d = sides.replace(entry, "")
+                elif ch in "▼▲":
+                    assert len(path) == 1 or (ch == "▼" and d == "S") or (ch == "▲" and d == "N"), \
+                        f"arrowhead {ch!r} in the middle of a line at {(y, x)}"
+                else:
+                    raise AssertionError(f"broken line at {(y, x)}: {ch!r}")
+                dy, dx = MOVE[d]
+                ny, nx = y + dy, x + dx
+                if d == "S" and (ny, nx) in top:
+                    end = top[(ny, nx)]
+                    break
+                if d == "N" and (ny, nx) in bottom:
+                    end = bottom[(ny, nx)]
+                    break
+                assert (ny, nx) not in top and (ny, nx) not in bottom, f"line runs into a box at {(ny, nx)}"
+                y, x = ny, nx
+                path.append((y, x))
+                assert len(path) < 10000
+            seen.add(path[0])
+            seen.add(path[-1])
+            first, last = self.at(*path[0]), self.at(*path[-1])
+            arrows = [c in "▼▲" for c in (first, last)]
+            assert sum(arrows) == 1, f"line {path[0]}..{path[-1]} needs exactly one arrowhead: {first!r} {last!r}"
+            # the plain end must leave its box through a port glyph on the border
+            (py, px), pb = (path[-1], end) if arrows[0] else (path[0], b0)
+            border = (py - 1, px) if (py - 1, px) in bottom and bottom[(py - 1, px)] is pb else (py + 1, px)
+            assert self.at(*border) in "┬┴", f"line leaves {pb.text!r} without a port at {border}"
+            src, dst = (end, b0) if arrows[0] else (b0, end)
+            style = max(set(styles), key=styles.count) if styles else "sync"
+            assert len(set(styles)) <= 1, f"mixed line styles on one edge: {styles}"
+            out.append((src, dst, style))
+        return out

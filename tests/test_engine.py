@@ -1,0 +1,342 @@
+"""The interview state machine end to end: real SDK, fake model server, real Redis."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bot.messages import Action, Kind
+from bot.sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS
+from bot.state import Mode, Phase, ThreadRef
+from bot.store import StoreUnavailable
+from tests.fakes.fake_anthropic import Reply
+from tests.fakes.llm_script import SECTION_BODIES, URL_GRAPH, questions_reply, sections_text
+from tests.fakes.sinks import RecordingSink
+
+REF = ThreadRef(platform="test", workspace="W", channel="C", thread="T1")
+
+
+async def phase(engine, ref=REF) -> Phase:
+    return (await engine.store.load(ref.key(engine.store.prefix))).phase
+
+
+def task_of(request: dict) -> str:
+    content = request["messages"][-1]["content"]
+    text = content if isinstance(content, str) else content[-1]["text"]
+    return text.splitlines()[0]
+
+
+async def test_whole_interview_on_redis(redis_engine, fake_llm):
+    engine, sink = redis_engine, RecordingSink()
+    assert await engine.start(REF, "Design a URL shortener", user="ana", sink=sink, event_id="e1")
+    q = sink.of(Kind.QUESTIONS)
+    assert len(q) == 1 and q[0].actions == [Action.SKIP]
+    assert 2 <= q[0].markdown.count("?") and "1." in q[0].markdown and "3." in q[0].markdown
+    assert sink.partials, "the questions streamed as they were written"
+    # The bot pauses: nothing but the questions, and the state says so.
+    assert len(sink.messages) == 1
+    assert await phase(engine) is Phase.WAITING_ANSWERS
+    assert task_of(fake_llm.requests[-1]) == "Task: clarifying questions."
+
+    sink.clear()
+    await engine.handle_message(REF, "About 100M links a month, custom aliases, p99 50ms", user="ben", sink=sink,
+                                event_id="e2")
+    order = [m.section for m in sink.messages if m.kind is Kind.SECTION]
+    assert order == list(DESIGN_SECTIONS)
+    by_id = {m.section: m for m in sink.messages}
+    assert by_id["functional"].markdown.startswith("### Functional requirements")
+    assert "(Code Generator)" in by_id["functional"].markdown
+    diagram = by_id["diagram"].markdown
+    assert "```" in diagram and "Legend" in diagram and "Load Balancer" in diagram
+    assert "As you can see in the diagram" in diagram
+    assert '"nodes"' not in diagram, "the raw JSON is never shown"
+    assert by_id["closing"].actions == [Action.END]
+    design_req = fake_llm.requests[-1]
+    assert task_of(design_req) == "Task: present the design."
+    assert "ben: About 100M links" in design_req["messages"][-1]["content"][-1]["text"]
+    assert await phase(engine) is Phase.DISCUSSING
+
+    sink.clear()
+    await engine.handle_message(REF, "New requirement: add rate limiting per user", user="ana", sink=sink, event_id="e3")
+    assert sink.messages[0].kind is Kind.ANSWER and "Rate Limiter" in sink.messages[0].markdown
+    updated = [m for m in sink.messages if m.section == "diagram"]
+    assert len(updated) == 1 and "Updated diagram" in updated[0].markdown
+    assert "Rate Limiter" in updated[0].markdown
+    state = await engine.store.load(REF.key(engine.store.prefix))
+    assert state.revisions == 1 and any(n["id"] == "rl" for n in state.graph["nodes"])
+    # The conversation so far was read from the prompt cache on this turn.
+    assert state.usage.cache_read_tokens > 0
+
+    sink.clear()
+    await engine.handle_message(REF, "describe the diagram", user="ben", sink=sink, event_id="e4")
+    assert [m.kind for m in sink.messages] == [Kind.ANSWER]
+    assert "As you can see in the diagram" in sink.messages[0].markdown
+
+    sink.clear()
+    await engine.handle_message(REF, "end", user="ana", sink=sink, event_id="e5")
+    assert "That's a wrap" in sink.text() and await phase(engine) is Phase.ENDED
+    sink.clear()
+    await engine.handle_message(REF, "one more thing", user="ana", sink=sink)
+    await engine.handle_message(REF, "and another", user="ana", sink=sink)
+    assert len(sink.messages) == 1 and "has ended" in sink.messages[0].markdown
+
+
+@pytest.mark.parametrize("count", [0, 1])
+async def test_too_few_questions_are_asked_again(engine, fake_llm, sink, count):
+    bad = "Here we go." + ("\n<<<questions>>>\n1. Just one?" if count else "")
+    fake_llm.replies.extend([Reply(text=bad), Reply(text=questions_reply(2))])
+    await engine.start(REF, "Design a chat app", sink=sink)
+    assert task_of(fake_llm.requests[-1]) == "Task: clarifying questions, again."
+    state = await engine.store.load(REF.key())
+    assert len(state.questions) == 2 and state.phase is Phase.WAITING_ANSWERS
+
+
+async def test_questions_filled_with_defaults_when_model_never_complies(engine, fake_llm, sink):
+    fake_llm.replies.extend([Reply(text="No questions, sorry."), Reply(text="Still none.")])
+    await engine.start(REF, "Design a chat app", sink=sink)
+    state = await engine.store.load(REF.key())
+    assert 2 <= len(state.questions) <= 3
+    assert "scale" in state.questions[0].lower()
+
+
+async def test_five_questions_are_trimmed_to_three(engine, fake_llm, sink):
+    fake_llm.replies.append(Reply(text=questions_reply(5)))
+    await engine.start(REF, "Design a chat app", sink=sink)
+    state = await engine.store.load(REF.key())
+    assert len(state.questions) == 3
+    assert "4." not in sink.of(Kind.QUESTIONS)[0].markdown
+    assert len(fake_llm.requests) == 1
+
+
+async def test_skip_continues_with_stated_assumptions(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    sink.clear()
+    await engine.handle_action(REF, Action.SKIP, user="ana", sink=sink, event_id="b1")
+    assert sink.messages[0].kind is Kind.NOTICE and "assume" in sink.messages[0].markdown
+    prompt = fake_llm.requests[-1]["messages"][-1]["content"][-1]["text"]
+    assert "skipped the questions" in prompt
+    assert sink.sections() == list(DESIGN_SECTIONS)
+
+
+async def test_you_decide_counts_as_skip(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    await engine.handle_message(REF, "You decide!", sink=sink)
+    assert (await engine.store.load(REF.key())).assumed_defaults
+
+
+async def test_missing_sections_are_requested_once(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    partial = sections_text({k: v for k, v in SECTION_BODIES.items() if k not in ("api", "deep_dive")})
+    fake_llm.replies.append(Reply(text=partial))
+    sink.clear()
+    await engine.handle_message(REF, "100M links", sink=sink)
+    assert task_of(fake_llm.requests[-1]) == "Task: finish the design."
+    assert "api, deep_dive" in fake_llm.requests[-1]["messages"][-1]["content"][-1]["text"]
+    assert set(sink.sections()) == set(DESIGN_SECTIONS)
+
+
+async def test_section_still_missing_gets_a_notice_and_a_closing(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    partial = sections_text({k: v for k, v in SECTION_BODIES.items() if k not in ("deep_dive", "closing")})
+    fake_llm.replies.extend([Reply(text=partial), Reply(text="I forgot the format, sorry")])
+    sink.clear()
+    await engine.handle_message(REF, "100M links", sink=sink)
+    assert any("I skipped Deep dive" in m.markdown for m in sink.of(Kind.NOTICE))
+    assert sink.messages[-1].actions == [Action.END]
+    assert await phase(engine) is Phase.DISCUSSING
+
+
+async def test_empty_design_reply_fails_softly_and_retry_carries_on(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    fake_llm.replies.extend([Reply(fault="empty"), Reply(fault="empty")])
+    sink.clear()
+    await engine.handle_message(REF, "100M links", user="ana", sink=sink)
+    assert sink.messages[-1].kind is Kind.ERROR and sink.messages[-1].actions == [Action.RETRY]
+    state = await engine.store.load(REF.key())
+    assert state.phase is Phase.WAITING_ANSWERS and state.pending.step == "design"
+    sink.clear()
+    await engine.handle_message(REF, "retry", sink=sink)
+    assert sink.sections() == list(DESIGN_SECTIONS)
+
+
+async def test_model_failure_on_questions_keeps_state_and_retry_works(engine, fake_llm, sink):
+    fake_llm.replies.extend([Reply(fault="529")] * 3)
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    assert sink.messages[-1].kind is Kind.ERROR and "overloaded" in sink.messages[-1].markdown
+    assert "Nothing is lost" in sink.messages[-1].markdown
+    state = await engine.store.load(REF.key())
+    assert state.pending.step == "questions" and state.problem == "Design a URL shortener"
+    sink.clear()
+    await engine.handle_message(REF, "hello?", sink=sink)
+    assert "retry" in sink.messages[-1].markdown
+    await engine.handle_action(REF, Action.RETRY, sink=sink)
+    assert sink.of(Kind.QUESTIONS)
+    assert await phase(engine) is Phase.WAITING_ANSWERS
+
+
+async def test_failure_mid_design_keeps_posted_sections_and_retry_adds_the_rest(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    full = sections_text(SECTION_BODIES)
+    cut = full.index("<<<section:api>>>") + 30
+    fake_llm.replies.append(Reply(text=full, fault="midstream_overloaded", fault_after_chars=cut))
+    sink.clear()
+    await engine.handle_message(REF, "100M links", sink=sink)
+    assert sink.sections() == ["scope", "functional", "non_functional"]
+    assert sink.messages[-1].kind is Kind.ERROR
+    sink.clear()
+    await engine.handle_message(REF, "retry", sink=sink)
+    assert task_of(fake_llm.requests[-1]) == "Task: finish the design."
+    assert sink.sections() == list(DESIGN_SECTIONS)[3:]
+    assert await phase(engine) is Phase.DISCUSSING
+
+
+async def test_failure_in_discussion_keeps_the_question_for_retry(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    await engine.handle_message(REF, "skip", sink=sink)
+    fake_llm.replies.append(Reply(text="partial", fault="midstream_disconnect", fault_after_chars=5))
+    sink.clear()
+    await engine.handle_message(REF, "Why Redis?", user="ana", sink=sink)
+    assert sink.messages[-1].kind is Kind.ERROR and "connection" in sink.messages[-1].markdown
+    sink.clear()
+    await engine.handle_message(REF, "retry", sink=sink)
+    assert "Why Redis?" in fake_llm.requests[-1]["messages"][-1]["content"][-1]["text"]
+    assert sink.messages[-1].kind is Kind.ANSWER
+
+
+async def test_bad_problem_text(engine, fake_llm, sink):
+    assert not await engine.start(REF, "   ", sink=sink)
+    assert "/interview <problem>" in sink.messages[-1].markdown
+    assert not await engine.start(REF, "x" * 2001, sink=sink)
+    assert "2,001" in sink.messages[-1].markdown and "2,000" in sink.messages[-1].markdown
+    assert fake_llm.requests == [] and await engine.store.load(REF.key()) is None
+
+
+async def test_long_answer_is_cut_with_a_notice(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    sink.clear()
+    await engine.handle_message(REF, "y" * 5000, sink=sink)
+    assert "5,000 characters" in sink.messages[0].markdown and "4,000" in sink.messages[0].markdown
+    prompt = fake_llm.requests[-1]["messages"][-1]["content"][-1]["text"]
+    assert "y" * 4000 in prompt and "y" * 4001 not in prompt
+
+
+async def test_empty_and_unknown_thread_messages(engine, fake_llm, sink):
+    assert await engine.handle_message(REF, "hi", sink=sink) is False
+    assert sink.messages == []
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    sink.clear()
+    await engine.handle_message(REF, "   ", sink=sink)
+    assert "empty" in sink.messages[0].markdown
+    assert await phase(engine) is Phase.WAITING_ANSWERS
+
+
+async def test_duplicate_event_is_processed_once(redis_engine, fake_llm):
+    sink = RecordingSink()
+    await redis_engine.start(REF, "Design a URL shortener", sink=sink, event_id="cmd-1")
+    assert await redis_engine.start(REF, "Design a URL shortener", sink=sink, event_id="cmd-1") is False
+    await redis_engine.handle_message(REF, "100M", sink=sink, event_id="m-1")
+    n = len(fake_llm.requests)
+    await redis_engine.handle_message(REF, "100M", sink=sink, event_id="m-1")
+    assert len(fake_llm.requests) == n
+    assert len(sink.of(Kind.QUESTIONS)) == 1
+
+
+async def test_concurrent_replies_are_handled_one_after_the_other(redis_engine, fake_llm):
+    sink = RecordingSink()
+    await redis_engine.start(REF, "Design a URL shortener", sink=sink)
+    for r in list(fake_llm.replies):
+        pass
+    # Slow the design down so the second reply arrives while it is running.
+    fake_llm.replies.append(Reply(text="Thanks!\n" + sections_text(SECTION_BODIES), tokens_per_second=4000))
+    sink.clear()
+    await asyncio.gather(
+        redis_engine.handle_message(REF, "100M links", user="ana", sink=sink),
+        redis_engine.handle_message(REF, "and p99 of 50ms please", user="ben", sink=sink),
+    )
+    kinds = [(m.kind, m.section) for m in sink.messages]
+    # All ten sections come first, uninterrupted; the second reply is a discussion turn after them.
+    assert [s for k, s in kinds[:10]] == list(DESIGN_SECTIONS)
+    assert kinds[-1][0] is Kind.ANSWER
+    state = await redis_engine.store.load(REF.key(redis_engine.store.prefix))
+    assert state.phase is Phase.DISCUSSING
+
+
+async def test_corrupt_state_gets_a_clear_message(redis_engine, fake_llm):
+    sink = RecordingSink()
+    key = REF.key(redis_engine.store.prefix)
+    await redis_engine.store.put_raw(key, "{broken")
+    assert await redis_engine.is_interview(REF)
+    await redis_engine.handle_message(REF, "hello", sink=sink)
+    assert sink.messages[0].kind is Kind.ERROR
+    assert "couldn't read" in sink.messages[0].markdown and "/interview" in sink.messages[0].markdown
+    # A new interview in the same thread is a fresh start.
+    await redis_engine.start(REF, "Design a URL shortener", sink=sink)
+    assert await phase(redis_engine) is Phase.WAITING_ANSWERS
+
+
+async def test_redis_going_away_loses_nothing(redis_engine, fake_llm, monkeypatch):
+    sink = RecordingSink()
+    await redis_engine.start(REF, "Design a URL shortener", sink=sink)
+    store = redis_engine.store
+    real_load = store.load
+
+    async def down(*a, **k):
+        raise StoreUnavailable("Redis is unreachable (ConnectionError)")
+
+    monkeypatch.setattr(store, "load", down)
+    sink.clear()
+    await redis_engine.handle_message(REF, "100M links", sink=sink)
+    assert sink.messages[-1].kind is Kind.ERROR and "send that again" in sink.messages[-1].markdown
+    monkeypatch.setattr(store, "load", real_load)
+    assert await phase(redis_engine) is Phase.WAITING_ANSWERS
+    sink.clear()
+    await redis_engine.handle_message(REF, "100M links", sink=sink)
+    assert sink.sections() == list(DESIGN_SECTIONS)
+
+
+async def test_diagram_only_mode(engine, fake_llm, sink):
+    await engine.start(REF, "a ride sharing app", mode=Mode.DIAGRAM, sink=sink)
+    assert task_of(fake_llm.requests[0]) == "Task: interview-ready flow diagram."
+    assert sink.sections() == list(DIAGRAM_ONLY_SECTIONS)
+    assert "Legend" in sink.messages[0].markdown and "```" in sink.messages[0].markdown
+    assert sink.messages[-1].actions == [Action.END]
+    assert await phase(engine) is Phase.DISCUSSING
+    sink.clear()
+    await engine.handle_message(REF, "describe the diagram", sink=sink)
+    assert sink.messages[-1].kind is Kind.ANSWER
+
+
+async def test_invalid_graph_is_repaired_with_a_tool_call(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    bad_graph = json.loads(json.dumps(URL_GRAPH))
+    bad_graph["edges"].append({"source": "api", "target": "nowhere", "label": "x"})
+    bodies = dict(SECTION_BODIES)
+    bodies["diagram"] = "```graph\n" + json.dumps(bad_graph) + "\n```\nAs you can see in the diagram..."
+    fake_llm.replies.append(Reply(text=sections_text(bodies)))
+    sink.clear()
+    await engine.handle_message(REF, "100M", sink=sink)
+    repair = [r for r in fake_llm.requests if r.get("tool_choice")]
+    assert len(repair) == 1 and "nowhere" in repair[0]["messages"][-1]["content"][-1]["text"]
+    diagram = [m for m in sink.messages if m.section == "diagram"][0].markdown
+    assert "Legend" in diagram and "freehand" not in diagram
+
+
+async def test_graph_that_stays_invalid_falls_back_to_a_labelled_text_diagram(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    bodies = dict(SECTION_BODIES)
+    bodies["diagram"] = "```graph\n{not json\n```\nAs you can see in the diagram..."
+    fake_llm.replies.extend([Reply(text=sections_text(bodies)), Reply(tool_input={"nodes": "nope"})])
+    sink.clear()
+    await engine.handle_message(REF, "100M", sink=sink)
+    diagram = [m for m in sink.messages if m.section == "diagram"][0].markdown
+    assert "freehand" in diagram and "| Client |" in diagram
+    assert "As you can see in the diagram" in diagram
+
+
+async def test_model_output_never_carries_mass_mentions(engine, fake_llm, sink):
+    fake_llm.replies.append(Reply(text="Hey @everyone and @here!\n<<<questions>>>\n1. Scale @channel?\n2. Latency?"))
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    text = sink.text() + "".join(p for _, p in sink.partials)
+    for word in ("@everyone", "@here", "@channel"):
+        assert word not in text

@@ -1,0 +1,128 @@
+"""The model client against the fake Anthropic server, through the real SDK."""
+from __future__ import annotations
+
+import pytest
+
+from bot.llm import LLM, LLMError, build_messages
+from bot.state import Turn
+from tests.conftest import make_settings
+from tests.fakes.fake_anthropic import FakeAnthropic, Reply
+
+TURNS = [Turn(role="user", content="Design a URL shortener")]
+
+
+@pytest.fixture
+async def fake():
+    async with FakeAnthropic() as f:
+        yield f
+
+
+@pytest.fixture
+async def llm(fake):
+    client = LLM(make_settings(fake.base_url))
+    yield client
+    await client.close()
+
+
+async def test_streams_text_and_counts_usage(fake, llm):
+    fake.replies.append(Reply(text="Hello there, interviewer!", chunk_chars=5))
+    seen: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        seen.append(delta)
+
+    result = await llm.complete("system prompt", TURNS, on_text=on_text)
+    assert result.text == "Hello there, interviewer!"
+    assert len(seen) == 5 and "".join(seen) == result.text
+    assert result.usage.output_tokens > 0 and result.usage.input_tokens + result.usage.cache_write_tokens > 0
+    body = fake.requests[-1]
+    assert body["stream"] is True
+    assert body["model"] == "claude-sonnet-5-5"
+    assert "temperature" not in body
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_cache_breakpoints_on_last_two_user_turns():
+    turns = [Turn(role="user", content="a"), Turn(role="assistant", content="b"),
+             Turn(role="user", content="c"), Turn(role="assistant", content="d"), Turn(role="user", content="e")]
+    msgs = build_messages(turns)
+    marked = [m["content"][0]["text"] for m in msgs if "cache_control" in m["content"][0]]
+    assert marked == ["c", "e"]
+
+
+async def test_second_turn_reads_earlier_turns_from_cache(fake, llm):
+    fake.replies.extend([Reply(text="first answer"), Reply(text="second answer")])
+    first = await llm.complete("system " * 50, TURNS)
+    assert first.usage.cache_write_tokens > 0
+    turns = TURNS + [Turn(role="assistant", content="first answer"), Turn(role="user", content="next please")]
+    second = await llm.complete("system " * 50, turns)
+    assert second.usage.cache_read_tokens >= first.usage.cache_write_tokens
+
+
+async def test_429_is_retried_by_the_sdk(fake, llm):
+    fake.replies.extend([Reply(fault="429"), Reply(fault="529"), Reply(text="finally")])
+    result = await llm.complete("s", TURNS)
+    assert result.text == "finally"
+    assert len(fake.requests) == 3
+
+
+async def test_persistent_overload_becomes_a_friendly_error(fake, llm):
+    fake.replies.extend([Reply(fault="529")] * 5)
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS)
+    assert err.value.kind == "overloaded"
+    assert "overloaded" in err.value.user_message
+    assert len(fake.requests) == 3  # one call plus the SDK's two retries
+
+
+async def test_midstream_overload_after_text_is_not_retried(fake, llm):
+    fake.replies.extend([Reply(text="x" * 200, fault="midstream_overloaded", fault_after_chars=50), Reply(text="never")])
+    seen = []
+
+    async def on_text(d):
+        seen.append(d)
+
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS, on_text=on_text)
+    assert err.value.kind == "overloaded"
+    assert seen and len(fake.requests) == 1
+
+
+async def test_midstream_overload_before_any_text_is_retried_once(fake, llm):
+    fake.replies.extend([Reply(text="abc", fault="midstream_overloaded", fault_after_chars=0), Reply(text="recovered")])
+    result = await llm.complete("s", TURNS)
+    assert result.text == "recovered"
+
+
+async def test_dropped_connection_becomes_connection_error(fake, llm):
+    fake.replies.extend([Reply(text="y" * 200, fault="midstream_disconnect", fault_after_chars=30)])
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS, on_text=lambda d: _noop())
+    assert err.value.kind == "connection"
+
+
+async def _noop():
+    return None
+
+
+async def test_slow_stream_hits_the_total_time_bound(fake):
+    client = LLM(make_settings(fake.base_url, anthropic_total_timeout=0.3))
+    fake.replies.append(Reply(text="slow " * 50, first_token_delay=2))
+    with pytest.raises(LLMError) as err:
+        await client.complete("s", TURNS)
+    assert err.value.kind == "timeout"
+    await client.close()
+
+
+async def test_tool_use_returns_structured_input(fake, llm):
+    fake.replies.append(Reply(tool_input={"nodes": [], "edges": []}))
+    tool = {"name": "draw_diagram", "description": "d", "input_schema": {"type": "object"}}
+    result = await llm.complete("s", TURNS, tool=tool)
+    assert result.tool_input == {"nodes": [], "edges": []}
+    assert fake.requests[-1]["tool_choice"] == {"type": "tool", "name": "draw_diagram"}
+
+
+async def test_empty_reply_is_empty_text(fake, llm):
+    fake.replies.append(Reply(fault="empty"))
+    result = await llm.complete("s", TURNS)
+    assert result.text == ""
