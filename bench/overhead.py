@@ -49,6 +49,9 @@ class InstantLLM:
         return None
 
 
+sinks: list[RecordingSink] = []
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
@@ -58,6 +61,7 @@ def percentile(values: list[float], p: float) -> float:
 async def one_interview(engine, n: int, timings: list[float] | None, trips: list[int] | None) -> None:
     ref = ThreadRef(platform="bench", workspace="w", channel="c", thread=f"t{n}")
     sink = RecordingSink()
+    sinks.append(sink)
     steps = [("start", "Design a URL shortener")] + [("msg", t) for t in TURNS]
     for i, (kind, text) in enumerate(steps):
         before = engine.store.round_trips
@@ -97,6 +101,9 @@ async def main() -> None:
         await asyncio.gather(*(one_interview(engine, 10_000 + n, None, None) for n in range(args.concurrent)))
         wall = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        errors = sum(1 for sk in sinks for m in sk.messages if m.kind.value == "error")
+        ended = sum(1 for sk in sinks if "That's a wrap" in sk.text())
+        print(f"interviews completed: {ended}/{len(sinks)}, error messages: {errors}")
         print(f"{args.concurrent} concurrent interviews ({len(TURNS) + 1} turns each): wall {wall:.2f} s, "
               f"peak RSS {rss:.0f} MB (before: {rss_before:.0f} MB; target < 150 MB)")
     finally:

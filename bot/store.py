@@ -153,7 +153,7 @@ class RedisStore(SessionStore):
     """
 
     def __init__(self, url: str, prefix: str = "ib", ttl_seconds: int = 14 * 86400, dedupe_ttl: int = 3600,
-                 lock_timeout: float = 600.0, lock_poll: float = 0.05):
+                 lock_timeout: float = 600.0, lock_poll: float = 0.05, max_connections: int = 64):
         import redis.asyncio as redis
 
         self.prefix = prefix
@@ -162,8 +162,12 @@ class RedisStore(SessionStore):
         self.lock_timeout = lock_timeout
         self.lock_poll = lock_poll
         self.round_trips = 0
-        self._redis = redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
-                                     health_check_interval=30)
+        # A blocking pool makes a burst of turns queue for a connection instead
+        # of failing with "too many connections".
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                                     decode_responses=True, socket_connect_timeout=2,
+                                                     socket_timeout=5, health_check_interval=30)
+        self._redis = redis.Redis(connection_pool=pool)
         self._release = self._redis.register_script(_RELEASE)
 
     async def _call(self, coro):
