@@ -48,7 +48,7 @@ async def run(settings, mode: str, port: int) -> None:
             pass
     runner = handler = None
     try:
-        auth = await bot.api.client.auth_test()
+        auth = await bot.warm_up()
         log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

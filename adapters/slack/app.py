@@ -382,11 +382,29 @@ class SlackBot:
         ref = ThreadRef(platform="slack", workspace=team, channel=channel, thread=thread)
 
         async def run() -> None:
+            if message.get("ts") and which in (Action.SKIP, Action.END):
+                # Take the pressed button away so it is not pressed twice; keep the text.
+                blocks = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+                try:
+                    await self.api.update(channel, message["ts"], message.get("text") or " ", blocks=blocks)
+                except SlackClientError as exc:
+                    log.info("could not remove the buttons: %s", exc)
             user = await self._name(who.get("id", ""))
             await self.engine.handle_action(ref, which, user=user, sink=self.sink(channel, thread),
                                             event_id=f"slack:action:{event_id}")
 
         self.spawn(run())
+
+    async def warm_up(self) -> dict:
+        """Check the token once at start-up and hand the answer to Bolt's authorization
+        middleware, so the first request from Slack is not slowed by an auth.test call."""
+        auth = await self.api.client.auth_test()
+        from slack_bolt.middleware.authorization.async_single_team_authorization import \
+            AsyncSingleTeamAuthorization
+        for middleware in getattr(self.app, "_async_middleware_list", []):
+            if isinstance(middleware, AsyncSingleTeamAuthorization) and middleware.auth_test_result is None:
+                middleware.auth_test_result = auth
+        return auth.data if hasattr(auth, "data") else dict(auth)
 
     # ------------------------------------------------------------ serving
     async def serve_http(self, host: str = "0.0.0.0", port: int = 3000) -> web.AppRunner:
