@@ -24,8 +24,11 @@ def restore_discord_globals():
 
 
 @pytest.fixture
-async def discord_fake():
-    async with FakeDiscord() as fake:
+async def discord_fake(request):
+    # Discord's real per-channel pace (5 per 5 s) makes a 10-section design take 10+ s against an
+    # instant fake model; most tests raise it, the pacing tests mark themselves `discord_pace`.
+    limit = 5 if request.node.get_closest_marker("discord_pace") else 100
+    async with FakeDiscord(per_channel_limit=limit) as fake:
         yield fake
 
 
@@ -43,7 +46,7 @@ class BotRunner:
         values.update(overrides)
         return make_settings(self.llm_url, **values)
 
-    async def start(self, *, store=None, preview_interval: float = 0.3, wait_ready: bool = True,
+    async def start(self, *, store=None, preview_interval: float = 0.05, wait_ready: bool = True,
                     **overrides) -> InterviewBot:
         settings = self.settings(**overrides)
         engine = build_engine(settings, store=store or MemoryStore())
@@ -79,3 +82,7 @@ async def runner(discord_fake, fake_llm):
     r = BotRunner(discord_fake, fake_llm.base_url)
     yield r
     await r.stop_all()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "discord_pace: run the fake Discord at the real 5-per-5-s channel pace")
