@@ -17,13 +17,14 @@ from typing import Awaitable, Callable
 
 from .formatting import neutralize_mentions
 from .llm import LLM, LLMError, LLMResult
-from .messages import Action, Kind, OutMessage, Sink
+from .messages import Action, Attachment, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
 from .sections import (DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, QUESTIONS_MARKER_RE, SectionParser, heading,
                        hide_partial_marker,
                        parse_questions)
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef, Turn
 from .store import CorruptState, LockTimeout, SessionStore, StoreError, StoreUnavailable
+from .transcript import build_transcript, slug
 from .whiteboard import WhiteboardMaker
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ DEFAULT_QUESTIONS = [
 
 END_RE = re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)
 RETRY_RE = re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)
+EXPORT_RE = re.compile(r"^\s*/?(export|transcript)\s*[.!]*\s*$", re.I)
 HELP_RE = re.compile(r"^\s*/?help\s*[?!.]*\s*$", re.I)
 SKIP_RE = re.compile(
     r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
@@ -49,6 +51,7 @@ THREAD_HELP = (
     "- answer my clarifying questions (anyone here can), or say *skip* and I'll assume sensible defaults\n"
     "- give feedback or a new requirement, and I'll revise the design\n"
     "- ask me to *describe the diagram*, or *dig into* any component\n"
+    "- say *export* for a Markdown transcript (with Mermaid source for the diagram)\n"
     "- say *retry* if something failed, or *end* to wrap up"
 )
 
@@ -223,6 +226,12 @@ class Engine:
             return None
         if HELP_RE.match(text):
             await sink.post(OutMessage(kind=Kind.NOTICE, markdown=THREAD_HELP))
+            return None
+        if EXPORT_RE.match(text) and state.sections:
+            doc = build_transcript(state, width=self.settings.diagram_width)
+            await sink.post(OutMessage(kind=Kind.NOTICE, markdown="Here's the transcript of this interview.",
+                                       attachments=[Attachment(filename=f"{slug(state.problem)}.md",
+                                                               data=doc.encode(), mime="text/markdown")]))
             return None
         if state.phase is Phase.ENDED:
             if state.ended_notice_sent:
@@ -508,7 +517,7 @@ class Engine:
         state.pending = None
         u = state.usage
         md = ("That's a wrap! Thanks for the interview. "
-              "Start another any time with `/interview <problem>`.\n"
+              "Say *export* for a transcript, or start another any time with `/interview <problem>`.\n"
               f"_Model usage for this interview: {u.calls} calls, {u.input_tokens:,} input tokens, "
               f"{u.output_tokens:,} output tokens, {u.cache_read_tokens:,} read from cache._")
         await sink.post(OutMessage(kind=Kind.NOTICE, markdown=md))

@@ -340,3 +340,21 @@ async def test_model_output_never_carries_mass_mentions(engine, fake_llm, sink):
     text = sink.text() + "".join(p for _, p in sink.partials)
     for word in ("@everyone", "@here", "@channel"):
         assert word not in text
+
+
+async def test_export_gives_a_markdown_transcript_with_mermaid(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+    await engine.handle_message(REF, "Add rate limiting per user", user="ben", sink=sink)
+    await engine.handle_message(REF, "end", sink=sink)
+    sink.clear()
+    await engine.handle_message(REF, "export", sink=sink)
+    att = sink.messages[-1].attachments
+    assert len(att) == 1 and att[0].filename == "design-a-url-shortener.md" and att[0].mime == "text/markdown"
+    doc = att[0].data.decode()
+    assert doc.startswith("# Mock system design interview: Design a URL shortener")
+    assert "- ana: 100M links a month" in doc
+    positions = [doc.index(f"## {DESIGN_SECTIONS[s]}") for s in DESIGN_SECTIONS]
+    assert positions == sorted(positions)
+    assert "```mermaid\n" in doc and "flowchart TD" in doc and "Rate Limiter" in doc
+    assert "> Add rate limiting per user" in doc and "<<<" not in doc and '"nodes"' not in doc
