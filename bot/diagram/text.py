@@ -36,7 +36,8 @@ BOTTLENECK_MARK = "!"
 SCALING_MARK = "xN"
 CHANGED_MARK = "*"
 
-_CONTENT_WIDTHS = (22, 18, 14, 11, 8)
+_CONTENT_MAX = 22
+_CONTENT_MIN = 6
 _GAP_BOX = 2
 _GAP_DUMMY = 1
 
@@ -81,8 +82,8 @@ ASCII = _Glyphs("-", "|", ".", ":", "+", "+", "+", "+", "+", "v", "^", "-", "-",
 N, S, E, W = 1, 2, 4, 8
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width=max(1, width), break_long_words=True,
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, width=max(1, width), break_long_words=True, subsequent_indent=indent,
                          break_on_hyphens=False) or [""]
 
 
@@ -244,12 +245,39 @@ def _row_width(row) -> int:
     return sum(it.w for it in row) + sum(_gap(a, b) for a, b in zip(row, row[1:]))
 
 
-def _size_box(it: _Item, cw: int) -> None:
-    lines = _wrap(it.text, cw)
+def _size_box(it: _Item, cw: int, breaks: bool = True) -> None:
+    lines = textwrap.wrap(it.text, width=max(1, cw), break_long_words=breaks,
+                          break_on_hyphens=False) or [""]
     deg = max(len(it.ups), len(it.downs))
     it.lines = lines
     it.w = max(max(len(s) for s in lines) + 4, 2 * deg + 3, 5)
     it.h = len(lines) + 2
+
+
+def _fit_row(row, width: int) -> bool:
+    """Narrow the widest boxes (wrapping their labels) until the row fits `width`.
+
+    Words are kept whole first; only then are long words broken."""
+    boxes = [it for it in row if it.is_box]
+    for it in boxes:
+        _size_box(it, _CONTENT_MAX, breaks=True)
+    for breaks in (False, True):
+        while _row_width(row) > width:
+            best = None
+            for it in boxes:
+                cur = max(len(s) for s in it.lines)
+                floor = _CONTENT_MIN if breaks else max(_CONTENT_MIN, max(len(w) for w in it.text.split()))
+                if cur - 1 < floor:
+                    continue
+                deg = max(len(it.ups), len(it.downs))
+                if cur - 1 + 4 < 2 * deg + 3:      # width held by its ports, not its label
+                    continue
+                if best is None or it.w >= best.w:
+                    best = it
+            if best is None:
+                break
+            _size_box(best, max(len(s) for s in best.lines) - 1, breaks=breaks)
+    return _row_width(row) <= width
 
 
 def _place(row, desired, canvas) -> None:
@@ -381,6 +409,9 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     rev = _break_cycles(ids, edges)
     dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(edges, rev)]
     layer = _layers(ids, dag, {})
+    succ: dict[str, list[int]] = {i: [] for i in ids}
+    for k, (u, _v) in enumerate(dag):
+        succ[u].append(k)
     rows = None
     for _attempt in range(8 * len(ids) + 8):
         rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width)
@@ -389,12 +420,17 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
         if bump is None:
             rows = None
             break
-        # split the overflowing layer: the chosen node goes to a new layer right below it
+        # move the chosen node one layer down, pushing its successors along when needed
         node, at = bump
-        for v in ids:
-            if layer[v] > at:
-                layer[v] += 1
         layer[node] = at + 1
+        todo = [node]
+        while todo:
+            u = todo.pop()
+            for k in succ[u]:
+                w = dag[k][1]
+                if layer[w] <= layer[u]:
+                    layer[w] = layer[u] + 1
+                    todo.append(w)
     else:
         rows = None
 
@@ -491,9 +527,14 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
             if _place_label(cv, tries, lab, width):
                 layout.inline_labels.append(lk.edge)
             else:
-                listed.append(lk.edge)
-    listed.sort()
-    layout.listed_labels = listed
+                listed.append((lk, tries))
+    # labels that do not fit beside their line: a short tag there, the label in a list below
+    listed.sort(key=lambda p: p[0].edge)
+    tags: dict[int, str] = {}
+    for n, (lk, tries) in enumerate(listed, 1):
+        if _place_label(cv, tries, f"({n})", width):
+            tags[lk.edge] = f"({n}) "
+    layout.listed_labels = [lk.edge for lk, _ in listed]
 
     lines = [s.center(min(width, canvas)).rstrip() if len(s) < canvas else s for s in title_lines]
     if lines:
@@ -504,9 +545,9 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     if listed:
         lines.append("")
         lines.append("Edge labels:")
-        for k in listed:
+        for k in layout.listed_labels:
             e = edges[k]
-            lines += _wrap(f"{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}", width)
+            lines += _wrap(f"{tags.get(k, '')}{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}", width, "    ")
     lines += _group_lines(graph, width)
     used_back = any(r for r in rev)
     legend = _legend(graph, g, marked, back=used_back, list_mode=False, width=width)
@@ -537,15 +578,7 @@ def _build_rows(ids, edges, dag, rev, texts, layer, width):
             chain[j + 1].ups.append(lk)
     _order(rows)
     for L, row in enumerate(rows):
-        fitted = False
-        for cw in _CONTENT_WIDTHS:
-            for it in row:
-                if it.is_box:
-                    _size_box(it, cw)
-            if _row_width(row) <= width:
-                fitted = True
-                break
-        if not fitted:
+        if not _fit_row(row, width):
             boxes = [it for it in row if it.is_box]
             if len(boxes) <= 1:
                 return rows, False, None
@@ -699,7 +732,7 @@ def _group_lines(graph: Graph, width: int) -> list[str]:
         return []
     out = ["", "Groups:"]
     for gname, labels in groups.items():
-        out += _wrap(f"{gname}: {', '.join(labels)}", width)
+        out += _wrap(f"{gname}: {', '.join(labels)}", width, "    ")
     return out
 
 
@@ -744,7 +777,7 @@ def _render_list(graph, g, width, texts, changes, marked, layout):
     for n in graph.nodes:
         it = _Item(("n", n.id), node=n.id)
         it.text = texts[n.id]
-        _size_box(it, min(_CONTENT_WIDTHS[0], width - 4))
+        _size_box(it, min(_CONTENT_MAX, width - 4))
         it.w = min(it.w, width)
         it.x, it.y = 0, y
         _draw_box(cv, it, g)
@@ -765,7 +798,7 @@ def _render_list(graph, g, width, texts, changes, marked, layout):
             if e.label:
                 s += f": {e.label}"
                 layout.listed_labels.append(k)
-            lines += _wrap(s, width)
+            lines += _wrap(s, width, "    ")
     lines += _group_lines(graph, width)
     legend = _legend(graph, g, marked, back=False, list_mode=True, width=width)
     return RenderedDiagram("\n".join(lines), legend, changes), layout
