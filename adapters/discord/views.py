@@ -90,7 +90,7 @@ class Typing:
     sent again (after a short pause, and only if the turn is still running).
     """
 
-    def __init__(self, channel: discord.abc.Messageable, *, interval: float = 8.0, after_post: float = 1.0):
+    def __init__(self, channel: discord.abc.Messageable, *, interval: float = 8.0, after_post: float = 1.5):
         self.channel = channel
         self.interval = interval
         self.after_post = after_post
@@ -113,6 +113,8 @@ class Typing:
                 continue
             self._kick.clear()
             await asyncio.sleep(self.after_post)
+            if self._kick.is_set():
+                continue   # another message went out meanwhile: text is visibly arriving, wait again
             await self._send()
 
     def posted(self) -> None:
