@@ -156,9 +156,18 @@ def blocks_for(text: str, actions: list[Action]) -> list[dict]:
 class SlackSink:
     """Posts one turn's output into one thread (the engine's Sink protocol)."""
 
-    def __init__(self, api: SlackApi, channel: str, thread_ts: str, *, preview_interval: float = 1.5):
+    def __init__(self, api: SlackApi, channel: str, thread_ts: str, *, preview_interval: float | None = 1.5,
+                 preview_delay: float = 1.0):
         self.api, self.channel, self.thread_ts = api, channel, thread_ts
-        self.previews = LivePreviews(self._create, self._edit, min_interval=preview_interval,
+        self.live = preview_interval is not None
+        # Once something of this turn is visible, a further stream gets a placeholder only if it
+        # is still being written after `preview_delay`: short sections are posted once, finished,
+        # which saves a chat.update (Slack allows ~50 a minute per workspace) per section.
+        self.preview_delay = preview_delay
+        self._first_partial: dict[str, float] = {}
+        self._previewing: set[str] = set()
+        self._visible = False
+        self.previews = LivePreviews(self._create, self._edit, min_interval=preview_interval or 0.0,
                                      limit=SECTION_LIMIT - 200)
 
     async def _create(self, markdown: str) -> str:
@@ -168,14 +177,23 @@ class SlackSink:
         await self.api.update(self.channel, ts, render_preview(markdown), optional=True)
 
     async def partial(self, stream_id: str, markdown: str) -> None:
+        if not self.live or not markdown.strip():
+            return
+        if stream_id not in self._previewing:
+            started = self._first_partial.setdefault(stream_id, time.monotonic())
+            if self._visible and time.monotonic() - started < self.preview_delay:
+                return
+            self._previewing.add(stream_id)
         try:
             await self.previews.partial(stream_id, markdown)
+            self._visible = True
         except SlackClientError as exc:  # a preview is a courtesy: never fail the turn for it
             log.warning("preview failed in %s/%s: %s", self.channel, self.thread_ts, exc)
 
     async def post(self, message: OutMessage) -> None:
         chunks = render(message.markdown) or ["…"]
         preview_ts = self.previews.take(message.stream_id)
+        self._visible = True
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             blocks = blocks_for(chunk, message.actions) if last and message.actions else None
@@ -223,7 +241,7 @@ class DropNoise(AsyncMiddleware):
 
 class SlackBot:
     def __init__(self, settings, engine: Engine, *, client: AsyncWebClient | None = None,
-                 preview_interval: float = 1.5, post_burst: float = 3, post_rate: float = 0.9,
+                 preview_interval: float | None = 1.5, preview_delay: float = 1.0, post_burst: float = 3, post_rate: float = 0.9,
                  update_burst: float = 5, update_rate: float = 0.75):
         self.settings = settings
         self.engine = engine
@@ -236,7 +254,7 @@ class SlackBot:
         client.retry_handlers = [AsyncConnectionErrorRetryHandler(), self.rate_limits]
         self.api = SlackApi(client, post_burst=post_burst, post_rate=post_rate,
                             update_burst=update_burst, update_rate=update_rate)
-        self.preview_interval = preview_interval
+        self.preview_interval, self.preview_delay = preview_interval, preview_delay
         self.allowed = {c.strip() for c in settings.slack_allowed_channels.split(",") if c.strip()}
         self._tasks: set[asyncio.Task] = set()
         self._names: dict[str, str] = {}
@@ -267,7 +285,8 @@ class SlackBot:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
 
     def sink(self, channel: str, thread_ts: str) -> SlackSink:
-        return SlackSink(self.api, channel, thread_ts, preview_interval=self.preview_interval)
+        return SlackSink(self.api, channel, thread_ts, preview_interval=self.preview_interval,
+                         preview_delay=self.preview_delay)
 
     def _where(self) -> str:
         return "I only run interviews in " + ", ".join(f"<#{c}>" for c in sorted(self.allowed)) + "."
