@@ -28,6 +28,7 @@ from bot.engine import Engine, check_problem
 from bot.formatting import neutralize_mentions, truncate
 from bot.messages import Action
 from bot.state import Mode, ThreadRef
+from bot.store import StoreError
 
 from .views import ActionsView, ThreadSink, Typing
 
@@ -198,7 +199,14 @@ class InterviewBot(discord.Client):
             await self._ephemeral(interaction, refusal)
             self._note_response(interaction, started)
             return
-        if not await self.engine.store.first_delivery(f"discord:interaction:{interaction.id}"):
+        try:
+            first = await self.engine.store.first_delivery(f"discord:interaction:{interaction.id}")
+        except StoreError as exc:
+            log.error("store unavailable: %s", exc)
+            await self._ephemeral(interaction, "I can't reach my memory (the state store) right now, so I can't "
+                                               "start an interview. Please try again in a minute.")
+            return
+        if not first:
             log.info("duplicate interaction %s ignored", interaction.id)
             return
         problem = problem.strip()
