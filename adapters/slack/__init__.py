@@ -32,20 +32,23 @@ def check_slack_settings(settings, mode: str) -> str | None:
     return None
 
 
-async def run(settings, mode: str, port: int) -> None:
+async def run(settings, mode: str, port: int, *, stop: asyncio.Event | None = None, engine=None,
+              **bot_options) -> None:
+    """Run until SIGINT/SIGTERM (or until `stop` is set, for tests; `bot_options` go to SlackBot)."""
     from bot.app import build_engine, close_engine
 
     from .app import SlackBot
 
-    engine = build_engine(settings)
-    bot = SlackBot(settings, engine)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
-            pass
+    engine = engine or build_engine(settings)
+    bot = SlackBot(settings, engine, **bot_options)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+                pass
     runner = handler = None
     try:
         auth = await bot.warm_up()

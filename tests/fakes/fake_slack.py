@@ -18,6 +18,7 @@ channel, every other method per workspace.  Over the limit the fake answers
 """
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import json
@@ -100,10 +101,14 @@ class _Bucket:
 
 
 class FakeSlack:
-    def __init__(self, *, token: str = "xoxb-test", team_id: str = "T0TEAM", bot_user_id: str = "UBOT",
+    def __init__(self, *, token: str = "xoxb-test", app_token: str = "xapp-test", team_id: str = "T0TEAM", bot_user_id: str = "UBOT",
                  bot_id: str = "BBOT", rate_limits: dict[str, tuple[float, float]] | None = None,
                  not_in_channels: set[str] | None = None):
-        self.token = token
+        self.token, self.app_token = token, app_token
+        self.sockets: list[web.WebSocketResponse] = []     # open Socket Mode connections
+        self.socket_acks: dict[str, dict[str, Any]] = {}   # envelope_id -> the app's ack
+        self._socket_open = None
+        self._envelopes = itertools.count(1)
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.rate_limits = dict(rate_limits or {})
         self.not_in_channels = set(not_in_channels or ())
@@ -129,6 +134,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -139,6 +145,8 @@ class FakeSlack:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -211,7 +219,7 @@ class FakeSlack:
         self.calls.append(call)
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
-        if token != self.token:
+        if token != (self.app_token if method == "apps.connections.open" else self.token):
             call.error = "invalid_auth"
             return web.json_response({"ok": False, "error": "invalid_auth"})
         fault = self.faults[method].popleft() if self.faults.get(method) else None
@@ -248,7 +256,51 @@ class FakeSlack:
             self.responses.append({"raw": await request.text()})
         return web.Response(text="ok")
 
+    # ---------------------------------------------------------- socket mode
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": len(self.sockets),
+                            "connection_info": {"app_id": "A1"}, "debug_info": {"host": "fake"}})
+        try:
+            async for msg in ws:
+                if msg.type.name == "TEXT":
+                    data = json.loads(msg.data)
+                    if data.get("envelope_id"):
+                        self.socket_acks[data["envelope_id"]] = data
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def wait_socket(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.sockets:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no Socket Mode connection")
+            await asyncio.sleep(0.01)
+
+    async def socket_send(self, type_: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+        """Deliver an envelope (slash_commands, events_api, interactive) to the connected app."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": type_, "payload": payload,
+                                          "accepts_response_payload": type_ != "events_api",
+                                          "retry_attempt": retry_attempt, "retry_reason": ""})
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while envelope_id not in self.socket_acks:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no ack for {envelope_id}")
+            await asyncio.sleep(0.005)
+        return self.socket_acks[envelope_id]
+
     # -------------------------------------------------------------- methods
+    def _m_apps_connections_open(self, args):
+        return {"ok": True, "url": self.root.replace("http://", "ws://") + "/socket"}
+
     def _check_text(self, args: dict[str, Any]) -> str | None:
         text, blocks = args.get("text") or "", args.get("blocks") or []
         if not text and not blocks:
