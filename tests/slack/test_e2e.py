@@ -306,3 +306,34 @@ async def test_live_preview_then_final_edit(slack, fake_llm):
     assert "quick questions" in msgs[0]["text"]
     edits = [c.at for c in slack.fake.api_calls("chat.update")]
     assert all(b - a >= 0.045 for a, b in zip(edits, edits[1:-1]))  # preview_interval=0.05 (last is final)
+
+
+async def test_model_failure_then_retry_button(slack, fake_llm):
+    from tests.fakes.fake_anthropic import Reply
+    for _ in range(3):  # the SDK retries twice; the third failure reaches the engine
+        fake_llm.replies.append(Reply(fault="500"))
+    await slack.command("Design a URL shortener")
+    await slack.settle()
+    thread = slack.parent()["ts"]
+    failed = slack.fake.thread("C1", thread)[-1]
+    buttons = [e["action_id"] for b in failed["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [Action.RETRY.value]
+    status, _ = await slack.click(Action.RETRY.value, failed["ts"], thread)
+    assert status == 200
+    await slack.settle()
+    assert "quick questions" in slack.thread_texts(thread)[-1]
+
+
+async def test_failed_final_edit_falls_back_to_a_new_message(slack, fake_llm):
+    from tests.fakes.fake_anthropic import Reply
+    from tests.fakes.llm_script import questions_reply
+    fake_llm.replies.append(Reply(text=questions_reply(3), tokens_per_second=400))
+    slack.fake.fail("chat.update", error="message_not_found", times=50)
+    await slack.command("Design a URL shortener")
+    await slack.settle()
+    thread = slack.parent()["ts"]
+    texts = slack.thread_texts(thread)
+    assert len(texts) == 2 and texts[0].endswith("…") and "quick questions" in texts[1]
+    await slack.reply(thread, "skip")  # the interview carries on
+    await slack.settle()
+    assert "That's my design" in slack.thread_texts(thread)[-1]
