@@ -85,7 +85,7 @@ def to_dot(graph: Graph, *, previous: Graph | None = None) -> str:
     # legend: one sample per symbol actually used
     used_kinds = [k for k in NodeKind if any(n.kind is k for n in graph.nodes)]
     out.append("  subgraph cluster_legend {")
-    out.append('    label="Legend"; style="rounded"; color="#bdc1c6"; fontsize=11; rank=sink;')
+    out.append('    label="Legend"; style="rounded"; color="#bdc1c6"; fontsize=11;')
     legend_ids = []
     for i, k in enumerate(used_kinds):
         lid = f"lg_k{i}"
@@ -102,16 +102,28 @@ def to_dot(graph: Graph, *, previous: Graph | None = None) -> str:
         legend_ids.append(lid)
         out.append(f"    {lid} {_attrs(a | {'fontsize': '10'})};")
     styles = {e.style for e in graph.edges}
+    rows: list[list[str]] = [legend_ids[i:i + 3] for i in range(0, len(legend_ids), 3)]
+    arrows = []
     for st in ("sync", "async"):
         if st in styles:
             a, b = f"lg_{st}_a", f"lg_{st}_b"
-            out.append(f'    {a} [shape=point, width=0.05]; {b} [shape=plaintext, label={_q(st + " call" if st == "sync" else "async message / event")}, fontsize=10];')
-            out.append(f"    {a} -> {b} [{'style=dashed' if st == 'async' else ''}];")
-            legend_ids.append(a)
-    # keep legend entries in one column
-    for x, y in zip(legend_ids, legend_ids[1:]):
-        out.append(f"    {x} -> {y} [style=invis];")
+            text = "sync call" if st == "sync" else "async message / event"
+            out.append(f'    {a} [shape=plaintext, label={_q(text)}, fontsize=10]; {b} [shape=point, width=0.06];')
+            out.append(f"    {a} -> {b} [minlen=2{', style=dashed' if st == 'async' else ''}];")
+            arrows += [a, b]
+    if arrows:
+        rows.append(arrows)
+    for row in rows:
+        out.append("    { rank=same; " + " ".join(row) + " }")
+    for r1, r2 in zip(rows, rows[1:]):
+        out.append(f"    {r1[0]} -> {r2[0]} [style=invis];")
     out.append("  }")
+    # keep the legend under the diagram
+    if rows:
+        has_out = {e.source for e in graph.edges}
+        for n in graph.nodes:
+            if n.id not in has_out:
+                out.append(f"  {ids[n.id]} -> {rows[0][0]} [style=invis, weight=0];")
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -15,6 +15,7 @@ crossing (drawn `┼`, or the vertical glyph when a dashed line is involved).
 """
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ SCALING_MARK = "xN"
 CHANGED_MARK = "*"
 
 _CONTENT_MAX = 22
+_MAX_MARGIN = 12
 _CONTENT_MIN = 6
 _GAP_BOX = 2
 _GAP_DUMMY = 1
@@ -245,39 +247,46 @@ def _row_width(row) -> int:
     return sum(it.w for it in row) + sum(_gap(a, b) for a, b in zip(row, row[1:]))
 
 
+@functools.lru_cache(maxsize=4096)
+def _wrap_box(text: str, cw: int, breaks: bool) -> tuple[str, ...]:
+    return tuple(textwrap.wrap(text, width=max(1, cw), break_long_words=breaks,
+                               break_on_hyphens=False) or [""])
+
+
 def _size_box(it: _Item, cw: int, breaks: bool = True) -> None:
-    lines = textwrap.wrap(it.text, width=max(1, cw), break_long_words=breaks,
-                          break_on_hyphens=False) or [""]
+    lines = _wrap_box(it.text, cw, breaks)
     deg = max(len(it.ups), len(it.downs))
-    it.lines = lines
+    it.lines = list(lines)
     it.w = max(max(len(s) for s in lines) + 4, 2 * deg + 3, 5)
     it.h = len(lines) + 2
 
 
-def _fit_row(row, width: int) -> bool:
+def _fit_row(row, width: int, breaks: bool) -> bool:
     """Narrow the widest boxes (wrapping their labels) until the row fits `width`.
 
-    Words are kept whole first; only then are long words broken."""
+    With breaks=False words stay whole; with breaks=True long words may be split."""
     boxes = [it for it in row if it.is_box]
     for it in boxes:
         _size_box(it, _CONTENT_MAX, breaks=True)
-    for breaks in (False, True):
-        while _row_width(row) > width:
-            best = None
-            for it in boxes:
-                cur = max(len(s) for s in it.lines)
-                floor = _CONTENT_MIN if breaks else max(_CONTENT_MIN, max(len(w) for w in it.text.split()))
-                if cur - 1 < floor:
-                    continue
-                deg = max(len(it.ups), len(it.downs))
-                if cur - 1 + 4 < 2 * deg + 3:      # width held by its ports, not its label
-                    continue
-                if best is None or it.w >= best.w:
-                    best = it
-            if best is None:
-                break
-            _size_box(best, max(len(s) for s in best.lines) - 1, breaks=breaks)
-    return _row_width(row) <= width
+    total = _row_width(row)
+    while total > width:
+        best = None
+        for it in boxes:
+            cur = max(len(s) for s in it.lines)
+            floor = _CONTENT_MIN if breaks else max(_CONTENT_MIN, max(len(w) for w in it.text.split()))
+            if cur - 1 < floor:
+                continue
+            deg = max(len(it.ups), len(it.downs))
+            if cur - 1 + 4 < 2 * deg + 3:      # width held by its ports, not its label
+                continue
+            if best is None or it.w >= best.w:
+                best = it
+        if best is None:
+            break
+        before = best.w
+        _size_box(best, max(len(s) for s in best.lines) - 1, breaks=breaks)
+        total -= before - best.w
+    return total <= width
 
 
 def _place(row, desired, canvas) -> None:
@@ -403,7 +412,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
         marked = d.marked_nodes
     nodes = {n.id: n for n in graph.nodes}
     ids = [n.id for n in graph.nodes]
-    edges = graph.edges
+    edges, origin = _merge_parallel(graph.edges)
     texts = {i: node_text(nodes[i], i in marked) for i in ids}
 
     rev = _break_cycles(ids, edges)
@@ -413,17 +422,26 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     for k, (u, _v) in enumerate(dag):
         succ[u].append(k)
     rows = None
+    skip = 0
+    ordered = False   # row widths hardly depend on order: order only once the layering fits
     for _attempt in range(8 * len(ids) + 8):
-        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width)
+        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered,
+                                            skip=0 if ordered else skip)
+        if bump is not None:
+            skip = bump[1]    # rows above a split are unchanged: no need to re-fit them
+        if widths_ok and not ordered:
+            ordered = True
+            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered)
         if widths_ok:
             break
         if bump is None:
             rows = None
             break
         # move the chosen node one layer down, pushing its successors along when needed
-        node, at = bump
-        layer[node] = at + 1
-        todo = [node]
+        moved, at = bump
+        for node in moved:
+            layer[node] = at + 1
+        todo = list(moved)
         while todo:
             u = todo.pop()
             for k in succ[u]:
@@ -441,6 +459,12 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     cv = _Canvas()
     canvas = max(_row_width(r) for r in rows)
     _position(rows, canvas)
+    # spare width: a left margin, so labels fit beside lines on both sides
+    off = max(0, min((width - canvas) // 2, _MAX_MARGIN))
+    for row in rows:
+        for it in row:
+            it.x += off
+    canvas += off
     # vertical placement: bands and channels
     links_by_row: list[list[_Link]] = [[lk for it in row for lk in it.downs] for row in rows]
     y = 0
@@ -534,9 +558,11 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     for n, (lk, tries) in enumerate(listed, 1):
         if _place_label(cv, tries, f"({n})", width):
             tags[lk.edge] = f"({n}) "
-    layout.listed_labels = [lk.edge for lk, _ in listed]
+    listed_drawn = [lk.edge for lk, _ in listed]
+    layout.listed_labels = sorted(i for k in listed_drawn for i in origin[k] if graph.edges[i].label)
+    layout.inline_labels = sorted(i for k in layout.inline_labels for i in origin[k] if graph.edges[i].label)
 
-    lines = [s.center(min(width, canvas)).rstrip() if len(s) < canvas else s for s in title_lines]
+    lines = [s.center(min(width, canvas + off)).rstrip() for s in title_lines]
     if lines:
         lines.append("")
     top = len(lines)
@@ -545,7 +571,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     if listed:
         lines.append("")
         lines.append("Edge labels:")
-        for k in layout.listed_labels:
+        for k in listed_drawn:
             e = edges[k]
             lines += _wrap(f"{tags.get(k, '')}{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}", width, "    ")
     lines += _group_lines(graph, width)
@@ -554,7 +580,27 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     return RenderedDiagram("\n".join(lines), legend, changes), layout
 
 
-def _build_rows(ids, edges, dag, rev, texts, layer, width):
+def _merge_parallel(edges):
+    """One drawn edge per (source, target, style); labels joined. Also maps back to the originals."""
+    merged: list = []
+    origin: list[list[int]] = []
+    index: dict[tuple[str, str, str], int] = {}
+    for i, e in enumerate(edges):
+        key = (e.source, e.target, e.style)
+        if key not in index:
+            index[key] = len(merged)
+            merged.append(e)
+            origin.append([i])
+            continue
+        k = index[key]
+        origin[k].append(i)
+        labels = [x for x in merged[k].label.split(", ") if x]
+        if e.label and e.label not in labels:
+            merged[k] = merged[k].model_copy(update={"label": ", ".join(labels + [e.label])})
+    return merged, origin
+
+
+def _build_rows(ids, edges, dag, rev, texts, layer, width, ordered=True, skip=0):
     """Rows of items for the given layering; (rows, fits, (node to move down, its layer) or None)."""
     nl = max(layer.values()) + 1
     rows: list[list[_Item]] = [[] for _ in range(nl)]
@@ -576,15 +622,29 @@ def _build_rows(ids, edges, dag, rev, texts, layer, width):
             lk = _Link(chain[j], chain[j + 1], k, j == 0, j == n - 1, rev[k], edges[k].style)
             chain[j].downs.append(lk)
             chain[j + 1].ups.append(lk)
-    _order(rows)
+    if ordered:
+        _order(rows)
     for L, row in enumerate(rows):
-        if not _fit_row(row, width):
-            boxes = [it for it in row if it.is_box]
-            if len(boxes) <= 1:
-                return rows, False, None
-            # move down the box that adds the fewest pass-through lines, the rightmost on ties
-            cand = min(reversed(boxes), key=lambda it: (len(it.ups), len(it.downs)))
-            return rows, False, (cand.node, L)
+        if L < skip:
+            continue
+        if _fit_row(row, width, breaks=False):
+            continue
+        boxes = [it for it in row if it.is_box]
+        if len(boxes) <= 1:
+            if _fit_row(row, width, breaks=True):
+                continue
+            return rows, False, None
+        # move down the boxes that add the fewest pass-through lines (rightmost on ties)
+        # until what stays would fit
+        cands = sorted(reversed(boxes), key=lambda it: (len(it.ups), len(it.downs)))
+        need = _row_width(row)
+        moved = []
+        for it in cands[:-1]:
+            moved.append(it.node)
+            need -= it.w + _GAP_BOX - len(it.ups) * (2 + _GAP_DUMMY)
+            if need <= width:
+                break
+        return rows, False, (moved, L)
     return rows, True, None
 
 
@@ -773,16 +833,18 @@ def _render_list(graph, g, width, texts, changes, marked, layout):
     """Fallback when no layered drawing fits: stacked boxes, connections listed."""
     layout.list_mode = True
     cv = _Canvas()
-    y = 0
-    for n in graph.nodes:
+    x = y = row_h = 0
+    for n in graph.nodes:     # boxes packed left to right, wrapping at the width
         it = _Item(("n", n.id), node=n.id)
         it.text = texts[n.id]
         _size_box(it, min(_CONTENT_MAX, width - 4))
-        it.w = min(it.w, width)
-        it.x, it.y = 0, y
+        if x and x + it.w > width:
+            x, y, row_h = 0, y + row_h + 1, 0
+        it.x, it.y = x, y
         _draw_box(cv, it, g)
         layout.boxes[n.id] = (it.x, it.y, it.w, it.h)
-        y += it.h
+        x += it.w + _GAP_BOX
+        row_h = max(row_h, it.h)
     nodes = {n.id: n for n in graph.nodes}
     lines = []
     if graph.title:

@@ -1,0 +1,203 @@
+"""parse_graph validation, the tool schema, diffs, change marking and Mermaid output."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.diagram import (
+    GRAPH_TOOL, Edge, Graph, GraphError, Node, NodeKind, diff_graphs, parse_graph, render_text, to_mermaid,
+)
+from tests.test_diagram_support import Picture
+
+GOOD = {
+    "title": "Tiny",
+    "nodes": [
+        {"id": "web", "label": "Web", "kind": "client"},
+        {"id": "api", "label": "API", "kind": "service", "scaling": True},
+        {"id": "db", "label": "Main DB", "kind": "database", "bottleneck": True},
+    ],
+    "edges": [
+        {"source": "web", "target": "api", "label": "GET /x"},
+        {"source": "api", "target": "db", "label": "SELECT", "style": "sync"},
+    ],
+}
+
+
+def errors_of(data) -> list[str]:
+    with pytest.raises(GraphError) as ei:
+        parse_graph(data)
+    assert isinstance(ei.value, ValueError)
+    return ei.value.errors
+
+
+def test_parse_dict_and_text():
+    g = parse_graph(GOOD)
+    assert [n.id for n in g.nodes] == ["web", "api", "db"]
+    assert g.nodes[2].kind is NodeKind.database and g.nodes[2].bottleneck
+    assert g.edges[1].style == "sync" and g.edges[0].label == "GET /x"
+    assert parse_graph(json.dumps(GOOD)) == g
+
+
+@pytest.mark.parametrize("wrap", [
+    "```json\n{}\n```",
+    "```graph\n{}\n```",
+    "  \n```graph\n{}\n```\n\n",
+    "Here is the diagram:\n```graph\n{}\n```\nThat's it.",
+    "```\n{}\n```",
+    "```graph\n{}",  # unterminated fence
+])
+def test_parse_tolerates_fences(wrap):
+    text = wrap.replace("{}", json.dumps(GOOD, indent=2))
+    assert parse_graph(text) == parse_graph(GOOD)
+
+
+def test_parse_lenient_kinds_and_styles():
+    data = json.loads(json.dumps(GOOD))
+    data["nodes"][2]["kind"] = "DB"
+    data["nodes"].append({"id": "lb", "label": "LB", "kind": "load balancer"})
+    data["edges"][0]["style"] = "Asynchronous"
+    g = parse_graph(data)
+    assert g.node("db").kind is NodeKind.database
+    assert g.node("lb").kind is NodeKind.gateway
+    assert g.edges[0].style == "async"
+
+
+def test_all_errors_reported_at_once():
+    data = {
+        "nodes": [
+            {"id": "api", "label": "", "kind": "service"},
+            {"id": "db", "label": "DB", "kind": "database"},
+            {"id": "db", "label": "DB 2", "kind": "database"},
+            {"id": "x", "label": "X", "kind": "spaceship"},
+        ],
+        "edges": [
+            {"source": "api", "target": "db"},
+            {"source": "api", "target": "db"},
+            {"source": "api", "target": "cache2"},
+            {"source": "db", "target": "db"},
+            {"source": "api", "target": "db", "style": "maybe"},
+        ],
+    }
+    errs = errors_of(data)
+    text = "\n".join(errs)
+    assert "node 'api' has an empty label" in text
+    assert "duplicate node id 'db'" in text
+    assert "node 'x' has unknown kind 'spaceship'" in text
+    assert "edge 3 (api -> cache2) points to unknown node 'cache2'" in text
+    assert "edge 4 (db -> db) connects node 'db' to itself" in text
+    assert "edge 5 (api -> db) has style 'maybe'" in text
+    assert len(errs) == 6, errs
+
+
+def test_too_many_nodes():
+    data = {"nodes": [{"id": f"n{i}", "label": f"N{i}", "kind": "service"} for i in range(24)], "edges": []}
+    assert "too many nodes: 24 (max 20)" in errors_of(data)
+
+
+@pytest.mark.parametrize("data,needle", [
+    ("not json at all", "not valid JSON"),
+    ("```graph\n{\"nodes\": [\n```", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ({"edges": []}, "missing 'nodes'"),
+    ({"nodes": [], "edges": []}, "no nodes"),
+    ({"nodes": "x", "edges": []}, "'nodes' must be a list"),
+    ({"nodes": [{"label": "A", "kind": "service"}], "edges": []}, "node 1 has no id"),
+    ({"nodes": [{"id": "a", "label": "A"}], "edges": []}, "node 'a' has no kind"),
+    ({"nodes": [{"id": "a", "label": "A" * 60, "kind": "service"}], "edges": []}, "label of 60 characters"),
+    ({"nodes": [{"id": "a", "label": "A", "kind": "service", "bottleneck": "yes"}], "edges": []},
+     "'bottleneck' must be true or false"),
+    ({"nodes": [{"id": "a", "label": "A", "kind": "service"}], "edges": [{"target": "a"}]}, "edge 1 has no source"),
+])
+def test_single_errors(data, needle):
+    errs = errors_of(data)
+    assert any(needle in e for e in errs), errs
+
+
+def test_renderers_validate_hand_built_graphs():
+    g = Graph(nodes=[Node(id="a", label="A", kind="service")], edges=[Edge(source="a", target="zz")])
+    with pytest.raises(GraphError, match="unknown node 'zz'"):
+        render_text(g)
+    with pytest.raises(GraphError):
+        to_mermaid(g)
+
+
+def test_tool_schema_matches_models():
+    assert GRAPH_TOOL["name"] == "draw_diagram"
+    assert GRAPH_TOOL["description"]
+    schema = GRAPH_TOOL["input_schema"]
+    assert schema["type"] == "object" and set(schema["required"]) == {"nodes", "edges"}
+    node = schema["properties"]["nodes"]["items"]
+    assert node["properties"]["kind"]["enum"] == [k.value for k in NodeKind]
+    assert set(node["properties"]) == set(Node.model_fields)
+    edge = schema["properties"]["edges"]["items"]
+    assert set(edge["properties"]) == set(Edge.model_fields)
+    assert edge["properties"]["style"]["enum"] == ["sync", "async"]
+    json.dumps(GRAPH_TOOL)  # serialisable as sent to the API
+    # what the tool would receive round-trips through parse_graph
+    parse_graph(parse_graph(GOOD).model_dump(mode="json"))
+
+
+def test_prompt_text_exists_and_names_the_kinds():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "prompts" / "diagram_graph.txt").read_text()
+    assert "```graph" in text
+    for k in NodeKind:
+        assert k.value in text
+    assert "sync" in text and "async" in text and "bottleneck" in text and "scaling" in text
+
+
+def _bigger():
+    data = json.loads(json.dumps(GOOD))
+    data["nodes"].append({"id": "rl", "label": "Rate Limiter", "kind": "service"})
+    data["nodes"][2]["kind"] = "cache"       # changed node
+    data["edges"] = [
+        {"source": "web", "target": "rl", "label": "GET /x"},
+        {"source": "rl", "target": "api"},
+        {"source": "api", "target": "db", "label": "SELECT"},
+    ]
+    return parse_graph(data)
+
+
+def test_diff_graphs():
+    old, new = parse_graph(GOOD), _bigger()
+    d = diff_graphs(old, new)
+    assert d.added_nodes == ["rl"] and d.removed_nodes == [] and d.changed_nodes == ["db"]
+    assert set(d.added_edges) == {("web", "rl"), ("rl", "api")}
+    assert d.removed_edges == [("web", "api")]
+    assert d.marked_nodes == {"rl", "db"}
+    assert diff_graphs(old, old).empty
+
+
+def test_changes_marked_when_previous_given():
+    old, new = parse_graph(GOOD), _bigger()
+    plain = render_text(new)
+    assert plain.changes == [] and "*" not in plain.text and "new or changed" not in plain.legend
+    out = render_text(new, previous=old)
+    assert "new: Rate Limiter" in out.changes
+    assert "removed edge: Web -> API" in out.changes
+    assert any(c.startswith("changed: Main DB") for c in out.changes)
+    boxes = {b.text for b in Picture(out.text).boxes()}
+    assert "*Rate Limiter" in boxes
+    assert any(t.startswith("*~Main DB~") for t in boxes)
+    assert "API xN" in boxes                       # unchanged node: no mark
+    assert "new or changed" in out.legend
+    assert render_text(new, previous=new).changes == []
+
+
+def test_mermaid():
+    g = parse_graph({**GOOD, "nodes": GOOD["nodes"] + [
+        {"id": "q", "label": 'Jobs "main"', "kind": "queue", "group": "async tier"},
+        {"id": "end", "label": "End", "kind": "worker", "group": "async tier"}],
+        "edges": GOOD["edges"] + [{"source": "api", "target": "q", "label": "enqueue|x", "style": "async"},
+                                  {"source": "q", "target": "end"}]})
+    m = to_mermaid(g)
+    lines = m.splitlines()
+    assert "flowchart TD" in lines
+    assert 'n_db[("Main DB !")]' in m                  # cylinder
+    assert 'n_q[["Jobs #quot;main#quot;"]]' in m      # quotes escaped
+    assert "n_api -.->|enqueue#124;x| n_q" in m        # async dashed, pipe escaped
+    assert "n_web -->|GET /x| n_api" in m
+    assert 'subgraph g0["async tier"]' in m and "    end" in lines
+    assert "n_end" in m                                # 'end' id made safe
+    assert m.count("-->") + m.count("-.->") == len(g.edges)
