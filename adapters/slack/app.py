@@ -315,10 +315,11 @@ class SlackBot:
             await self._ephemeral(ack, self._where())
             return
         first = text.split(maxsplit=1)[0].lower() if text else ""
-        if first in HELP_WORDS or (first.startswith("-") and len(text.split()) == 1):
+        single = len(text.split()) == 1
+        if text.lower() in HELP_WORDS or (first.startswith("-") and single):
             await self._ephemeral(ack, render(usage_help(name))[0])
             return
-        if first in THREAD_WORDS and len(text.split()) == 1:
+        if first in THREAD_WORDS and single:
             await self._ephemeral(ack, render(f"Slack doesn't run slash commands inside threads, so to *{first}* an interview "
                                   f"reply `{first}` in its thread (or use its buttons).\n\n" + usage_help(name))[0])
             return

@@ -77,7 +77,9 @@ class SlackHarness:
                                  "is_ephemeral": False, "thread_ts": thread_ts},
                    "channel": {"id": channel, "name": "general"},
                    "message": {"type": "message", "ts": message_ts, "thread_ts": thread_ts, "bot_id": "BBOT",
-                               "text": "x"},
+                               "user": "UBOT",
+                               "text": self.fake.messages.get(message_ts, {}).get("text", ""),
+                               "blocks": self.fake.messages.get(message_ts, {}).get("blocks", [])},
                    "response_url": self.fake.response_url(f"act{n}"),
                    "actions": [{"type": "button", "action_id": action_id, "block_id": "ib_actions",
                                 "value": action_id, "action_ts": f"{time.time():.6f}"}]}

@@ -229,6 +229,9 @@ async def test_buttons_skip_and_end(slack):
     await slack.settle()
     texts = slack.thread_texts(thread)
     assert "assume sensible defaults" in "\n".join(texts) and "That's my design" in texts[-1]
+    pressed = slack.fake.messages[questions["ts"]]
+    assert "quick questions" in pressed["text"]
+    assert not [b for b in pressed["blocks"] if b["type"] == "actions"]  # the pressed button is gone
     last = slack.fake.thread("C1", thread)[-1]
     status, _ = await slack.click(Action.END.value, last["ts"], thread)
     assert status == 200
@@ -252,6 +255,8 @@ async def test_help_and_refusals_are_ephemeral(slack):
     for text in ("", "help", "--version"):
         status, body = await slack.command(text)
         assert status == 200 and "How to use me" in _json.loads(body)["text"]
+    status, body = await slack.command("help desk ticketing system")
+    assert status == 200 and body == ""  # a problem that starts with "help" is still a problem
     status, body = await slack.command("end")
     assert "reply `end` in its thread" in _json.loads(body)["text"]
     status, body = await slack.command("x" * 2500)
@@ -259,7 +264,8 @@ async def test_help_and_refusals_are_ephemeral(slack):
     status, body = await slack.command("", command="/diagram")
     assert "/diagram" in _json.loads(body)["text"]
     await slack.settle()
-    assert slack.fake.api_calls("chat.postMessage") == []
+    assert [c.text for c in slack.fake.api_calls("chat.postMessage")][0].startswith("*Mock interview:* help desk")
+    assert len(slack.fake.channel_messages("C1")) == 1
 
 
 async def test_not_in_channel_is_explained_to_the_caller(slack):
