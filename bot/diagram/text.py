@@ -311,6 +311,7 @@ class _Canvas:
     def __init__(self):
         self.rows: dict[int, dict[int, str]] = {}
         self.conn: dict[tuple[int, int], list[tuple[int, str]]] = {}
+        self.labels: set[tuple[int, int]] = set()
 
     def put(self, y: int, x: int, ch: str) -> None:
         self.rows.setdefault(y, {})[x] = ch
@@ -691,6 +692,11 @@ def _assign_ports(upper, lower, links) -> None:
     def parity_free(it, used, parity, extra=None):
         return [c for c in _cands(it) if c % 2 == parity and c not in used and c != extra]
 
+    def roomy(cols, used, k):
+        """Prefer columns not right next to a port already taken (easier to tell lines apart)."""
+        apart = [c for c in cols if c - 1 not in used and c + 1 not in used]
+        return apart if len(apart) >= k else cols
+
     # straight drops where possible, keeping enough parity columns for the rest
     for lk in sorted(links, key=lambda lk: (abs(lk.up.center - lk.low.center), lk.edge)):
         u, l = lk.up, lk.low
@@ -698,7 +704,8 @@ def _assign_ports(upper, lower, links) -> None:
         if not common:
             continue
         mid = (u.center + l.center) / 2
-        for c in sorted(common, key=lambda c: (abs(c - mid), c)):
+        for c in sorted(common, key=lambda c: (c - 1 in used_up or c + 1 in used_up or c - 1 in used_low
+                                               or c + 1 in used_low, abs(c - mid), c)):
             if len(parity_free(u, used_up, 0, c)) < left_up[id(u)] - 1:
                 continue
             if len(parity_free(l, used_low, 1, c)) < left_low[id(l)] - 1:
@@ -712,7 +719,7 @@ def _assign_ports(upper, lower, links) -> None:
     for it in upper:
         rest = [lk for lk in it.downs if lk.s is None]
         rest.sort(key=lambda lk: (lk.low.center, lk.low.pos, lk.edge))
-        cols = _spread(parity_free(it, used_up, 0), len(rest))
+        cols = _spread(roomy(parity_free(it, used_up, 0), used_up, len(rest)), len(rest))
         taken = sorted([lk.s for lk in it.downs if lk.s is not None])
         # keep left-to-right order of targets for the free ports
         for lk, c in zip(rest, cols):
@@ -722,7 +729,7 @@ def _assign_ports(upper, lower, links) -> None:
     for it in lower:
         rest = [lk for lk in it.ups if lk.t is None]
         rest.sort(key=lambda lk: (lk.s, lk.edge))
-        cols = _spread(parity_free(it, used_low, 1), len(rest))
+        cols = _spread(roomy(parity_free(it, used_low, 1), used_low, len(rest)), len(rest))
         for lk, c in zip(rest, cols):
             lk.t = c
             used_low.add(c)
@@ -777,8 +784,11 @@ def _place_label(cv: _Canvas, tries, label: str, width: int) -> bool:
                 continue
             if not all(cv.blank(y, x) for x in range(x0 - 1, x0 + n + 1) if 0 <= x < width):
                 continue
+            if any((y, x) in cv.labels for x in range(x0 - 3, x0 + n + 3)):
+                continue      # keep labels well apart from each other
             for k, ch in enumerate(label):
                 cv.put(y, x0 + k, ch)
+                cv.labels.add((y, x0 + k))
             return True
     return False
 
