@@ -26,6 +26,7 @@ from bot.engine import Engine, check_problem, usage_help
 from bot.messages import ACTION_LABELS, Action, OutMessage
 from bot.progress import LivePreviews
 from bot.state import Mode, ThreadRef
+from bot.store import StoreError
 
 from .mrkdwn import SECTION_LIMIT, escape, from_slack, render, render_preview
 
@@ -336,7 +337,13 @@ class SlackBot:
 
     async def _start(self, command: dict, mode: Mode, problem: str) -> None:
         trigger = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{problem}"
-        if not await self.engine.store.first_delivery(f"slack:cmd:{trigger}"):
+        try:
+            if not await self.engine.store.first_delivery(f"slack:cmd:{trigger}"):
+                return
+        except StoreError as exc:
+            log.error("store unavailable: %s", exc)
+            await self._respond(command, "I can't reach my memory (the state store) right now, so I didn't start "
+                                         "anything. Please try again in a minute.")
             return
         channel, user_id = command["channel_id"], command.get("user_id", "")
         user = command.get("user_name") or await self._name(user_id)

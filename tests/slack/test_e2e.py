@@ -345,3 +345,19 @@ async def test_failed_final_edit_falls_back_to_a_new_message(slack, fake_llm):
     await slack.reply(thread, "skip")  # the interview carries on
     await slack.settle()
     assert "That's my design" in slack.thread_texts(thread)[-1]
+
+
+async def test_store_down_is_explained_to_the_caller(fake_slack, fake_llm):
+    from bot.store import RedisStore
+    from tests.slack.conftest import make_harness
+    dead = RedisStore("redis://127.0.0.1:1/0", prefix="ibtest-dead", ttl_seconds=60, dedupe_ttl=60, lock_timeout=1)
+    h = await make_harness(fake_slack, fake_llm, dead)
+    try:
+        status, _ = await h.command("Design a URL shortener")
+        assert status == 200
+        await h.settle()
+        assert fake_slack.responses and "state store" in fake_slack.responses[0]["text"]
+        assert fake_slack.api_calls("chat.postMessage") == []
+    finally:
+        await h.close()
+        await dead.close()
