@@ -28,7 +28,7 @@ from bot.progress import LivePreviews
 from bot.state import Mode, ThreadRef
 from bot.store import StoreError
 
-from .mrkdwn import SECTION_LIMIT, escape, from_slack, render, render_preview
+from .mrkdwn import SECTION_LIMIT, from_slack, render, render_preview
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,8 @@ class DropNoise(AsyncMiddleware):
 
 class SlackBot:
     def __init__(self, settings, engine: Engine, *, client: AsyncWebClient | None = None,
-                 preview_interval: float | None = 1.5, preview_delay: float = 1.0, post_burst: float = 3, post_rate: float = 0.9,
-                 update_burst: float = 5, update_rate: float = 0.75):
+                 preview_interval: float | None = 1.5, preview_delay: float = 1.0, post_burst: float = 3,
+                 post_rate: float = 0.9, update_burst: float = 5, update_rate: float = 0.75):
         self.settings = settings
         self.engine = engine
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -296,6 +296,8 @@ class SlackBot:
         if not user_id:
             return "someone"
         if user_id not in self._names:
+            if len(self._names) > 10000:
+                self._names.clear()
             try:
                 info = (await self.api.client.users_info(user=user_id))["user"]
                 profile = info.get("profile") or {}
@@ -321,8 +323,9 @@ class SlackBot:
             await self._ephemeral(ack, render(usage_help(name))[0])
             return
         if first in THREAD_WORDS and single:
-            await self._ephemeral(ack, render(f"Slack doesn't run slash commands inside threads, so to *{first}* an interview "
-                                  f"reply `{first}` in its thread (or use its buttons).\n\n" + usage_help(name))[0])
+            hint = (f"Slack doesn't run slash commands inside threads, so to *{first}* an interview "
+                    f"reply `{first}` in its thread (or use its buttons).\n\n")
+            await self._ephemeral(ack, render(hint + usage_help(name))[0])
             return
         refusal = check_problem(text, self.settings.max_problem_chars, name)
         if refusal:
