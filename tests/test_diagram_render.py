@@ -1,6 +1,7 @@
 """Property tests for the text renderer: read the picture back and check it."""
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 
 import pytest
@@ -195,3 +196,21 @@ def test_dense_graph_never_overflows():
                 assert out.text.count(" -> " if ascii_only else " → ") + out.text.count(" ~> ") >= len(edges)
             else:
                 check_picture(g, width) if not ascii_only else None
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_odd_characters_keep_the_grid_aligned(ascii_only):
+    g = Graph(title="Café ☕ app", nodes=[
+        Node(id="a", label="Café 🚀 Client", kind="client"),
+        Node(id="b", label="数据 Service\u200b", kind="service"),
+        Node(id="c", label="Zürich\tDB", kind="database")],
+        edges=[Edge(source="a", target="b", label="GET /naïve"), Edge(source="b", target="c", label="写")])
+    out = render_text(g, width=42, ascii_only=ascii_only)
+    if not ascii_only:
+        assert len(Picture(diagram_part(out.text)).boxes()) == 3
+    for line in (out.text + "\n" + out.legend).split("\n"):
+        assert len(line) <= 42
+        assert all(ord(ch) < 128 for ch in line) or not ascii_only
+        assert not any(unicodedata.east_asian_width(ch) in "WF" for ch in line)
+    if ascii_only:
+        assert "Cafe" in out.text and "Zurich DB" in out.text

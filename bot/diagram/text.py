@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field
 
 from .model import KIND_HELP, Graph, NodeKind, check_graph, diff_graphs
@@ -87,6 +88,38 @@ N, S, E, W = 1, 2, 4, 8
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     return textwrap.wrap(text, width=max(1, width), break_long_words=True, subsequent_indent=indent,
                          break_on_hyphens=False) or [""]
+
+
+def _clean(s: str, ascii_only: bool) -> str:
+    """One cell per character: drop control, zero-width and combining marks, replace wide glyphs;
+    in ASCII mode transliterate (café -> cafe) and replace what is left with '?'."""
+    s = unicodedata.normalize("NFKC", s)
+    out = []
+    for ch in s:
+        if ch.isspace():
+            out.append(" ")
+            continue
+        if ascii_only and ord(ch) > 127:
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(base or "?")
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp"):
+            continue
+        if unicodedata.east_asian_width(ch) in ("W", "F") or ord(ch) > 0xFFFF:
+            out.append("?")
+            continue
+        out.append(" " if cat == "Zs" else ch)
+    return " ".join("".join(out).split())
+
+
+def _clean_graph(graph: Graph, ascii_only: bool) -> Graph:
+    def c(x: str) -> str:
+        return _clean(x, ascii_only)
+    nodes = [n.model_copy(update={"label": c(n.label) or "?", "group": c(n.group) if n.group else n.group})
+             for n in graph.nodes]
+    edges = [e.model_copy(update={"label": c(e.label)}) for e in graph.edges]
+    return graph.model_copy(update={"title": c(graph.title), "nodes": nodes, "edges": edges})
 
 
 def node_text(node, marked: bool = False) -> str:
@@ -404,6 +437,9 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
                        previous: Graph | None = None) -> tuple[RenderedDiagram, Layout]:
     check_graph(graph)
     width = max(24, int(width))
+    graph = _clean_graph(graph, ascii_only)
+    if previous is not None:
+        previous = _clean_graph(previous, ascii_only)
     g = ASCII if ascii_only else UNICODE
     changes: list[str] = []
     marked: set[str] = set()
