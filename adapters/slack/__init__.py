@@ -95,10 +95,15 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # noqa: BLE001 - one line instead of a traceback for the usual failures
+        import aiohttp
         from slack_sdk.errors import SlackApiError
         if isinstance(exc, SlackApiError):
             print(f"interview-bot: Slack refused the token ({exc.response.get('error')}). "
                   "Check SLACK_BOT_TOKEN / SLACK_APP_TOKEN.", file=sys.stderr)
+            return 1
+        if isinstance(exc, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            print(f"interview-bot: cannot reach Slack ({exc.__class__.__name__}: {exc}). "
+                  "Check the network (and SLACK_BASE_URL if set).", file=sys.stderr)
             return 1
         raise
     return 0

@@ -217,6 +217,17 @@ class SlackSink:
 
 
 # ------------------------------------------------------------------------ app
+class _NoTokenWarning(logging.Filter):
+    """Bolt warns that `token` is unused when it finds SLACK_BOT_TOKEN in the environment
+    and a client is given too; the client carries that same token, so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_NoTokenWarning())
+
+
 def _event_is_noise(body: dict, allowed: set[str]) -> bool:
     if body.get("type") != "event_callback":
         return False
