@@ -201,3 +201,11 @@ def test_mermaid():
     assert 'subgraph g0["async tier"]' in m and "    end" in lines
     assert "n_end" in m                                # 'end' id made safe
     assert m.count("-->") + m.count("-.->") == len(g.edges)
+
+
+def test_lenient_ids_and_label_references():
+    g = parse_graph({"nodes": [{"id": 1, "label": "Web", "kind": "client"},
+                               {"id": "db", "label": "Main DB", "kind": "database"}],
+                     "edges": [{"source": 1, "target": "Main DB"}]})
+    assert g.nodes[0].id == "1"
+    assert (g.edges[0].source, g.edges[0].target) == ("1", "db")

@@ -62,3 +62,14 @@ def test_dot_source_shapes_and_legend():
                          "edges": [{"source": "a", "target": "b"}]})
     s2 = to_dot(small)
     assert "cylinder" in s2 and "hexagon" not in s2 and "async" not in s2 and "bottleneck" not in s2
+
+
+def test_dot_source_groups_become_clusters():
+    g = parse_graph({"nodes": [{"id": "a", "label": "A", "kind": "service", "group": "Core"},
+                               {"id": "b", "label": "B", "kind": "cache", "group": "Core"},
+                               {"id": "c", "label": "C \"quoted\"", "kind": "queue"}],
+                     "edges": [{"source": "a", "target": "b", "label": "get"},
+                               {"source": "a", "target": "c", "style": "async"}]})
+    src = to_dot(g)
+    assert "subgraph cluster_g" in src and 'label="Core"' in src
+    assert 'C \\"quoted\\"' in src

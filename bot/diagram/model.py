@@ -172,6 +172,8 @@ def parse_graph(data: str | bytes | dict) -> Graph:
             errors.append(f"node {i} must be an object")
             continue
         nid = rn.get("id")
+        if isinstance(nid, int) and not isinstance(nid, bool):
+            nid = str(nid)
         if not _is_str(nid) or not nid.strip():
             errors.append(f"node {i} has no id")
             continue
@@ -225,12 +227,20 @@ def parse_graph(data: str | bytes | dict) -> Graph:
         if ok:
             nodes.append(Node(id=nid, label=label, kind=NodeKind(kind), group=group, **flags))
 
+    labels_seen: dict[str, list[str]] = {}
+    for n in nodes:
+        labels_seen.setdefault(n.label.lower(), []).append(n.id)
+    by_label = {k: v[0] for k, v in labels_seen.items() if len(v) == 1}
     edges: list[Edge] = []
     for i, re_ in enumerate(raw_edges, 1):
         if not isinstance(re_, dict):
             errors.append(f"edge {i} must be an object")
             continue
         src, dst = re_.get("source"), re_.get("target")
+        src, dst = (str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in (src, dst))
+        # tolerate an edge naming a node by its label instead of its id
+        src, dst = (by_label.get(v.strip().lower(), v) if _is_str(v) and v.strip() not in ids else v
+                    for v in (src, dst))
         ok = True
         desc = f"edge {i} ({src} -> {dst})"
         for end, v in (("source", src), ("target", dst)):
