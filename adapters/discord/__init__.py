@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from bot.config import SettingsError, load_settings
@@ -20,6 +21,12 @@ async def run(settings) -> int:
 
     engine = build_engine(settings)
     bot = InterviewBot(settings, engine)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):   # a host's stop signal closes the gateway cleanly
+        try:
+            loop.add_signal_handler(sig, lambda: loop.create_task(bot.close()))
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            pass
     try:
         await bot.start(settings.discord_token.get_secret_value())
     except discord.LoginFailure:

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -79,6 +80,9 @@ class InterviewBot(discord.Client):
         intents = discord.Intents.default()
         intents.message_content = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # No voice here: skip discord.py's start-up warnings about missing voice libraries
+        # (the library clears these flags itself after warning once).
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(intents=intents, **options)
         self.settings = settings
         self.engine = engine
@@ -92,6 +96,7 @@ class InterviewBot(discord.Client):
         self._register_commands()
         # Measurements for the benchmark and the logs.
         self.response_latencies: list[float] = []
+        self._thread_locks: dict[int, asyncio.Lock] = {}
 
     # ----------------------------------------------------------- start-up
     async def setup_hook(self) -> None:
@@ -310,6 +315,18 @@ class InterviewBot(discord.Client):
             return
         if message.guild is None or message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
+        # Handlers run as concurrent tasks and the store's lock is not first-come-first-served, so keep
+        # each thread's messages in arrival order here (asyncio.Lock is FIFO; taken before any await).
+        key = message.channel.id
+        lock = self._thread_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await self._on_thread_message(message)
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._thread_locks.pop(key, None)
+
+    async def _on_thread_message(self, message: discord.Message) -> None:
         channel: Any = message.channel
         if isinstance(channel, discord.PartialMessageable):
             # A thread we have not seen since start-up: one fetch tells us its parent.
@@ -319,7 +336,7 @@ class InterviewBot(discord.Client):
                 return
         if getattr(channel, "type", None) not in THREAD_TYPES:
             return
-        if not self.allowed(message.guild.id, channel.parent_id):
+        if message.guild is None or not self.allowed(message.guild.id, channel.parent_id):
             return
         ref = self.ref_for(channel)
         if not await self.engine.is_interview(ref):

@@ -99,7 +99,7 @@ class Typing:
 
     async def _send(self) -> None:
         try:
-            await self.channel._state.http.send_typing(self.channel.id)  # type: ignore[attr-defined]
+            await self.channel.typing()   # awaiting Typing sends one indicator
         except Exception as exc:  # noqa: BLE001 - typing is cosmetic
             log.debug("typing indicator failed: %s", exc)
 

@@ -93,3 +93,33 @@ def test_main_without_token_prints_one_line_and_exits_2(monkeypatch, tmp_path, c
 def test_main_rejects_unknown_arguments():
     with pytest.raises(SystemExit):
         discord_adapter.main(["--nope"])
+
+
+async def test_interview_bot_discord_process_runs_against_the_fake(tmp_path, fake_llm):
+    """`interview-bot discord` as a real process: settings from the environment, login, an interview, SIGTERM."""
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    from tests.discord.helpers import new_thread, wait_text
+    from tests.fakes.fake_discord import TOKEN, FakeDiscord
+
+    async with FakeDiscord(per_channel_limit=100) as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "ANTHROPIC_", "REDIS_"))}
+        env.update(DISCORD_TOKEN=TOKEN, DISCORD_API_BASE=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
+                   DISCORD_GUILD_ID="900000000000000001", ANTHROPIC_API_KEY="test",
+                   ANTHROPIC_BASE_URL=fake_llm.base_url, LOG_LEVEL="WARNING")
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "discord", cwd=tmp_path, env=env,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            await fake.wait_for(lambda: any(c.identified for c in fake._conns) and fake.commands, 20, "process login")
+            await asyncio.sleep(0.2)
+            await fake.slash("interview", {"problem": "Design a URL shortener"})
+            thread = await new_thread(fake)
+            await wait_text(fake, thread["id"], "A few quick questions")
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 0, err.decode()[-2000:]
