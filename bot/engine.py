@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from enum import StrEnum
 from typing import Awaitable, Callable
 
 from .formatting import neutralize_mentions
@@ -45,6 +46,16 @@ HELP_RE = re.compile(r"^\s*/?help\s*[?!.]*\s*$", re.I)
 SKIP_RE = re.compile(
     r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
     r"dealer'?s choice|use (sensible )?defaults|idk|not sure)\b", re.I)
+
+STORE_DOWN = ("I can't reach my memory (the state store) right now, so I didn't change anything. "
+              "The interview is safe; please send that again in a minute.")
+
+
+class ThreadStatus(StrEnum):
+    INTERVIEW = "interview"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
 
 THREAD_HELP = (
     "**In this thread you can:**\n"
@@ -119,14 +130,30 @@ class Engine:
     def key(self, ref: ThreadRef) -> str:
         return ref.key(self.store.prefix)
 
-    async def is_interview(self, ref: ThreadRef) -> bool:
-        """Adapters use this to ignore chatter in threads that are not interviews."""
+    async def thread_status(self, ref: ThreadRef) -> ThreadStatus:
+        """Is this thread an interview? UNKNOWN when the store cannot be reached.
+
+        Adapters ignore OTHER threads silently; for UNKNOWN they may tell the
+        user that the bot's memory is down, if the platform shows the thread
+        was started by the bot (so chatter elsewhere never gets an error).
+        """
         try:
-            return await self.store.load(self.key(ref)) is not None
+            found = await self.store.load(self.key(ref)) is not None
         except CorruptState:
-            return True  # it was ours; the turn will explain the problem
+            return ThreadStatus.INTERVIEW  # it was ours; the turn will explain the problem
         except StoreUnavailable:
-            return False
+            return ThreadStatus.UNKNOWN
+        return ThreadStatus.INTERVIEW if found else ThreadStatus.OTHER
+
+    async def is_interview(self, ref: ThreadRef) -> bool:
+        return await self.thread_status(ref) is ThreadStatus.INTERVIEW
+
+    async def first_delivery(self, event_id: str) -> bool:
+        """For adapters that must drop a repeated command before a thread exists.
+
+        Raises `StoreUnavailable`; answer with `STORE_DOWN` in that case.
+        """
+        return await self.store.first_delivery(event_id)
 
     async def start(self, ref: ThreadRef, problem: str, *, mode: Mode = Mode.INTERVIEW, user: str = "",
                     sink: Sink, event_id: str | None = None) -> bool:
@@ -211,9 +238,7 @@ class Engine:
             return True
         except StoreUnavailable as exc:
             log.error("store unavailable: %s", exc)
-            await sink.post(OutMessage(kind=Kind.ERROR, markdown=(
-                "I can't reach my memory (the state store) right now, so I didn't change anything. "
-                "The interview is safe; please send that again in a minute.")))
+            await sink.post(OutMessage(kind=Kind.ERROR, markdown=STORE_DOWN))
             return True
         except StoreError as exc:  # pragma: no cover - defensive
             log.error("store error: %s", exc)

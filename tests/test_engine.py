@@ -358,3 +358,21 @@ async def test_export_gives_a_markdown_transcript_with_mermaid(engine, fake_llm,
     assert positions == sorted(positions)
     assert "```mermaid\n" in doc and "flowchart TD" in doc and "Rate Limiter" in doc
     assert "> Add rate limiting per user" in doc and "<<<" not in doc and '"nodes"' not in doc
+
+
+async def test_thread_status_tells_unknown_when_the_store_is_down(redis_engine, fake_llm, monkeypatch):
+    from bot.engine import ThreadStatus
+
+    sink = RecordingSink()
+    other = ThreadRef(platform="test", workspace="W", channel="C", thread="not-an-interview")
+    assert await redis_engine.thread_status(other) is ThreadStatus.OTHER
+    await redis_engine.start(REF, "Design a URL shortener", sink=sink)
+    assert await redis_engine.thread_status(REF) is ThreadStatus.INTERVIEW
+    assert await redis_engine.first_delivery("x-1") and not await redis_engine.first_delivery("x-1")
+
+    async def down(*a, **k):
+        raise StoreUnavailable("Redis is unreachable (ConnectionError)")
+
+    monkeypatch.setattr(redis_engine.store, "load", down)
+    assert await redis_engine.thread_status(REF) is ThreadStatus.UNKNOWN
+    assert await redis_engine.is_interview(REF) is False

@@ -22,8 +22,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRet
                                                          AsyncRateLimitErrorRetryHandler)
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.engine import Engine, check_problem, usage_help
-from bot.messages import ACTION_LABELS, Action, OutMessage
+from bot.engine import STORE_DOWN, Engine, ThreadStatus, check_problem, usage_help
+from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
 from bot.progress import LivePreviews
 from bot.state import Mode, ThreadRef
 from bot.store import StoreError
@@ -352,7 +352,7 @@ class SlackBot:
     async def _start(self, command: dict, mode: Mode, problem: str) -> None:
         trigger = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{problem}"
         try:
-            if not await self.engine.store.first_delivery(f"slack:cmd:{trigger}"):
+            if not await self.engine.first_delivery(f"slack:cmd:{trigger}"):
                 return
         except StoreError as exc:
             log.error("store unavailable: %s", exc)
@@ -393,10 +393,17 @@ class SlackBot:
         ref = ThreadRef(platform="slack", workspace=body.get("team_id") or event.get("team") or "-",
                         channel=event["channel"], thread=event["thread_ts"])
         event_id = body.get("event_id") or f"{event['channel']}:{event.get('ts')}"
-        self.spawn(self._reply(ref, from_slack(event.get("text") or ""), event.get("user", ""), event_id))
+        bot_user = ((body.get("authorizations") or [{}])[0] or {}).get("user_id")
+        ours = bool(bot_user) and event.get("parent_user_id") == bot_user
+        self.spawn(self._reply(ref, from_slack(event.get("text") or ""), event.get("user", ""), event_id, ours))
 
-    async def _reply(self, ref: ThreadRef, text: str, user_id: str, event_id: str) -> None:
-        if not await self.engine.is_interview(ref):
+    async def _reply(self, ref: ThreadRef, text: str, user_id: str, event_id: str, ours: bool = False) -> None:
+        status = await self.engine.thread_status(ref)
+        if status is ThreadStatus.UNKNOWN and ours:
+            # Our thread, but the store is down: say so rather than go quiet.
+            await self.sink(ref.channel, ref.thread).post(OutMessage(kind=Kind.ERROR, markdown=STORE_DOWN))
+            return
+        if status is not ThreadStatus.INTERVIEW:
             return
         user = await self._name(user_id)
         await self.engine.handle_message(ref, text, user=user, sink=self.sink(ref.channel, ref.thread),

@@ -54,6 +54,8 @@ class SlackHarness:
     def event_body(self, event: dict, event_id: str | None = None) -> str:
         return json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
                            "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
+                           "authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": "UBOT",
+                                               "is_bot": True, "is_enterprise_install": False}],
                            "event": event})
 
     async def event(self, event: dict, event_id: str | None = None, headers: dict | None = None,
@@ -64,7 +66,8 @@ class SlackHarness:
                     event_id: str | None = None, headers: dict | None = None, **extra) -> tuple[int, str]:
         ts = f"{time.time():.6f}"
         event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-                 "thread_ts": thread_ts, "team": TEAM, "channel_type": "channel", **extra}
+                 "thread_ts": thread_ts, "parent_user_id": "UBOT", "team": TEAM, "channel_type": "channel",
+                 **extra}
         return await self.event(event, event_id, headers)
 
     async def click(self, action_id: str, message_ts: str, thread_ts: str, user: str = "UALICE",

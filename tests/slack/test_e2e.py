@@ -361,3 +361,26 @@ async def test_store_down_is_explained_to_the_caller(fake_slack, fake_llm):
     finally:
         await h.close()
         await dead.close()
+
+
+async def test_store_down_in_our_thread_is_said_in_the_thread(slack, monkeypatch):
+    from bot.store import StoreUnavailable
+
+    await slack.command("Design a URL shortener")
+    await slack.settle()
+    thread = slack.parent()["ts"]
+    before = len(slack.thread_texts(thread))
+
+    async def down(*a, **k):
+        raise StoreUnavailable("Redis is unreachable (ConnectionError)")
+
+    monkeypatch.setattr(slack.bot.engine.store, "load", down)
+    await slack.reply(thread, "About 100M links a month")
+    await slack.settle()
+    texts = slack.thread_texts(thread)
+    assert len(texts) == before + 1 and "state store" in texts[-1]
+    # A thread someone else started stays quiet.
+    n = len(slack.fake.calls)
+    await slack.reply("1700000000.000100", "chatter", parent_user_id="UOTHER")
+    await slack.settle()
+    assert len(slack.fake.calls) == n
