@@ -342,15 +342,26 @@ def _spread(cands: list[int], k: int) -> list[int]:
 
 class _Canvas:
     def __init__(self):
-        self.rows: dict[int, dict[int, str]] = {}
+        self.rows: list[list[str | None]] = []      # None: nothing drawn there
         self.conn: dict[tuple[int, int], list[tuple[int, str]]] = {}
         self.labels: set[tuple[int, int]] = set()
 
     def put(self, y: int, x: int, ch: str) -> None:
-        self.rows.setdefault(y, {})[x] = ch
+        rows = self.rows
+        while len(rows) <= y:
+            rows.append([])
+        r = rows[y]
+        if len(r) <= x:
+            r.extend([None] * (x + 1 - len(r)))
+        r[x] = ch
+
+    def drawn(self, y: int, x: int) -> bool:
+        return y < len(self.rows) and x < len(self.rows[y]) and self.rows[y][x] is not None
 
     def get(self, y: int, x: int) -> str:
-        return self.rows.get(y, {}).get(x, " ")
+        if y < len(self.rows) and x < len(self.rows[y]):
+            return self.rows[y][x] or " "
+        return " "
 
     def blank(self, y: int, x: int) -> bool:
         return self.get(y, x) == " " and (y, x) not in self.conn
@@ -378,7 +389,7 @@ class _Canvas:
 
     def resolve(self, g: _Glyphs) -> None:
         for (y, x), parts in self.conn.items():
-            if x in self.rows.get(y, {}):
+            if self.drawn(y, x):
                 continue   # arrowhead or border port already there
             if len(parts) == 1:
                 d, st = parts[0]
@@ -394,16 +405,7 @@ class _Canvas:
             self.put(y, x, ch)
 
     def text(self) -> list[str]:
-        if not self.rows:
-            return []
-        out = []
-        for y in range(max(self.rows) + 1):
-            r = self.rows.get(y, {})
-            if not r:
-                out.append("")
-                continue
-            out.append("".join(r.get(x, " ") for x in range(max(r) + 1)).rstrip())
-        return out
+        return ["".join(ch or " " for ch in r).rstrip() for r in self.rows]
 
 
 def _draw_box(cv: _Canvas, it: _Item, g: _Glyphs) -> None:
@@ -456,8 +458,14 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(edges, rev)]
     layer = _layers(ids, dag, {})
     succ: dict[str, list[int]] = {i: [] for i in ids}
-    for k, (u, _v) in enumerate(dag):
+    npred = {i: 0 for i in ids}
+    for k, (u, v) in enumerate(dag):
         succ[u].append(k)
+        npred[v] += 1
+    # narrowest box each node can have without breaking words (labels wrapped, ports spaced)
+    minw = {i: max(max([_CONTENT_MIN] + [len(w) for w in texts[i].split()]) + 4,
+                   2 * max(npred[i], len(succ[i])) + 3, 5) for i in ids}
+    _prefit_layers(ids, dag, layer, succ, npred, minw, width)
     rows = None
     skip = 0
     ordered = False   # row widths hardly depend on order: order only once the layering fits
@@ -474,18 +482,8 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
         if bump is None:
             rows = None
             break
-        # move the chosen node one layer down, pushing its successors along when needed
         moved, at = bump
-        for node in moved:
-            layer[node] = at + 1
-        todo = list(moved)
-        while todo:
-            u = todo.pop()
-            for k in succ[u]:
-                w = dag[k][1]
-                if layer[w] <= layer[u]:
-                    layer[w] = layer[u] + 1
-                    todo.append(w)
+        _move_down(moved, at, layer, dag, succ, npred, minw, _row_estimates(rows, minw), len(rows), width)
     else:
         rows = None
 
@@ -615,6 +613,65 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     used_back = any(r for r in rev)
     legend = _legend(graph, g, marked, back=used_back, list_mode=False, width=width)
     return RenderedDiagram("\n".join(lines), legend, changes), layout
+
+
+def _move_down(moved, at, layer, dag, succ, npred, minw, est, nrows, width) -> None:
+    """Move nodes out of row `at`: each to the first lower row with room that keeps it above
+    its successors, else one row down with its successors pushed along."""
+    for node in moved:
+        lim = min((layer[dag[k][1]] for k in succ[node]), default=nrows + 1) - 1
+        dest = at + 1
+        for k in range(at + 1, lim + 1):
+            if est.get(k, 0) + minw[node] + _GAP_BOX <= width:
+                dest = k
+                break
+        layer[node] = dest
+        est[dest] = est.get(dest, 0) + minw[node] + _GAP_BOX
+        for j in range(at + 1, dest):
+            est[j] = est.get(j, 0) + npred[node] * (2 + _GAP_DUMMY)
+    todo = list(moved)
+    while todo:
+        u = todo.pop()
+        for k in succ[u]:
+            w = dag[k][1]
+            if layer[w] <= layer[u]:
+                layer[w] = layer[u] + 1
+                todo.append(w)
+
+
+def _prefit_layers(ids, dag, layer, succ, npred, minw, width) -> None:
+    """Cheap first pass on estimated row widths, so the real fitting rarely needs to split rows."""
+    for _ in range(4 * len(ids) + 4):
+        nl = max(layer.values()) + 1
+        boxes: list[list[str]] = [[] for _ in range(nl)]
+        dums = [0] * nl
+        for v in ids:
+            boxes[layer[v]].append(v)
+        for u, v in dag:
+            for L in range(layer[u] + 1, layer[v]):
+                dums[L] += 1
+        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) + (2 + _GAP_DUMMY) * dums[L] - _GAP_BOX
+               for L in range(nl)}
+        bad = next((L for L in range(nl) if est[L] > width and len(boxes[L]) >= 2), None)
+        if bad is None:
+            return
+        cands = sorted(reversed(boxes[bad]), key=lambda v: (npred[v], len(succ[v])))
+        need, moved = est[bad], []
+        for v in cands[:-1]:
+            moved.append(v)
+            need -= minw[v] + _GAP_BOX - npred[v] * (2 + _GAP_DUMMY)
+            if need <= width:
+                break
+        _move_down(moved, bad, layer, dag, succ, npred, minw, est, nl, width)
+
+
+def _row_estimates(rows, minw) -> dict[int, int]:
+    """Lower bounds of each row's width: narrowest boxes, pass-through lines, gaps."""
+    est = {}
+    for k, row in enumerate(rows):
+        w = sum(minw[it.node] + _GAP_BOX if it.is_box else 2 + _GAP_DUMMY for it in row)
+        est[k] = max(0, w - _GAP_BOX)
+    return est
 
 
 def _merge_parallel(edges):
