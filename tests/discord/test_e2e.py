@@ -128,6 +128,22 @@ async def test_persistent_button_works_after_a_restart(runner, discord_fake, red
     assert fake.messages[int(msg["id"])]["components"] == []   # the pressed button is retired
 
 
+async def test_reply_in_a_thread_the_client_has_not_cached(runner, discord_fake, redis_store):
+    """After a restart an old thread may be unknown to discord.py: the bot fetches it once and carries on."""
+    fake = discord_fake
+    first = await runner.start(store=redis_store)
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    await wait_text(fake, tid, QUESTIONS)
+    await runner.stop(first)
+    fake.threads_in_guild_create = False
+    await runner.start(store=redis_store)
+    await fake.say(tid, "skip")
+    await wait_text(fake, tid, "That's my design", timeout=20)
+    assert fake.calls_to("GET", rf"/channels/{tid}")
+
+
 async def test_rest_429_is_obeyed(runner, discord_fake):
     fake = discord_fake
     await runner.start()

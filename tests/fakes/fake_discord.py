@@ -158,6 +158,7 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.guild_id = GUILD_ID
+        self.threads_in_guild_create = True   # False: like archived threads, unknown to a fresh client
         self.channel_id = CHANNEL_ID
         self.channels[CHANNEL_ID] = {
             "id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "interviews", "position": 0,
@@ -216,7 +217,7 @@ class FakeDiscord:
         return {
             "id": str(GUILD_ID), "name": "Test Guild", "icon": None, "owner_id": str(OWNER_ID), "unavailable": False,
             "roles": [everyone], "emojis": [], "stickers": [], "features": [], "channels": guild_channels,
-            "threads": threads, "members": [member_payload(self.bot_user)] + list(self.members.values()),
+            "threads": threads if self.threads_in_guild_create else [], "members": [member_payload(self.bot_user)] + list(self.members.values()),
             "member_count": len(self.members) + 1, "voice_states": [], "presences": [], "stage_instances": [],
             "guild_scheduled_events": [], "soundboard_sounds": [], "large": False, "joined_at": _ts(),
             "preferred_locale": "en-US", "premium_tier": 0, "mfa_level": 0, "verification_level": 0,
