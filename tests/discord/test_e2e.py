@@ -207,13 +207,15 @@ async def test_duplicate_deliveries_are_processed_once(runner, discord_fake, fak
 
 async def test_resume_after_a_dropped_gateway_connection(runner, discord_fake):
     fake = discord_fake
-    await runner.start()
+    bot = await runner.start()
     await fake.slash("interview", {"problem": "Design a URL shortener"})
     thread = await new_thread(fake)
     tid = int(thread["id"])
     await wait_text(fake, tid, QUESTIONS)
+    resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=15))
     await fake.drop_connections()
-    await fake.wait_for(lambda: fake.resumes == 1 and fake._conns and fake._conns[0].identified, 10, "RESUME")
+    await resumed
+    assert fake.resumes == 1
     assert len(fake.identifies) == 1            # resumed, not re-identified
     await fake.say(tid, "skip")
     await wait_text(fake, tid, "That's my design", timeout=20)
