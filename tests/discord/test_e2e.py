@@ -317,3 +317,26 @@ async def test_live_preview_edits_stay_within_discord_pace(runner, discord_fake,
     for a, b in zip(edits, edits[5:]):
         assert b - a >= 5.0, "more than 5 edits in 5 s"
     assert not fake.ratelimited
+
+
+async def test_retry_and_end_buttons(runner, discord_fake, fake_llm):
+    """A model failure posts a Retry button; pressing it carries on. The End button on the design ends it."""
+    from tests.fakes.fake_anthropic import Reply
+
+    fake = discord_fake
+    await runner.start()
+    fake_llm.replies.extend(Reply(fault="500") for _ in range(3))   # the SDK's 1 + 2 retries all fail
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    err = await fake.wait_for(lambda: message_with_button(fake, tid, Action.RETRY.value), 15, "Retry button")
+    iid = await fake.press(int(err["id"]), Action.RETRY.value)
+    await wait_text(fake, tid, QUESTIONS)
+    assert callback(fake, iid)["type"] == 7
+    await fake.say(tid, "skip")
+    await wait_text(fake, tid, "That's my design", timeout=20)
+    end = message_with_button(fake, tid, Action.END.value)
+    assert end is not None
+    await fake.press(int(end["id"]), Action.END.value)
+    await wait_text(fake, tid, WRAP)
+    assert message_with_button(fake, tid, Action.END.value) is None
