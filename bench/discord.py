@@ -29,7 +29,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -172,7 +173,7 @@ async def test_ignores_itself_other_bots_and_other_threads(runner, discord_fake,
     await fake.say(tid, "I am another bot, skip", user_id=600000000000000001, bot=True)
     # A thread that is not an interview (someone else's thread in the same channel).
     other = await fake._create_thread(CHANNEL_ID, {"name": "chit-chat", "type": 11})
-    other_id = int(__import__("json").loads(other.body)["id"])
+    other_id = int(json.loads(other.body)["id"])
     await settle(0.1)
     await fake.say(other_id, "hello, anyone designing things?")
     await fake.say(CHANNEL_ID, "a plain channel message")
@@ -259,7 +260,7 @@ async def test_command_inside_a_thread_and_allow_list(runner, discord_fake):
     await fake.wait_for(lambda: callback(fake, iid), 5, "reply")
     assert "not enabled in this channel" in callback(fake, iid)["data"]["content"]
     other = await fake._create_thread(CHANNEL_ID, {"name": "t", "type": 11})
-    tid = int(__import__("json").loads(other.body)["id"])
+    tid = int(json.loads(other.body)["id"])
     await settle(0.1)
     iid = await fake.slash("interview", {"problem": "Design a URL shortener"}, channel_id=tid)
     await fake.wait_for(lambda: callback(fake, iid), 5, "reply")
