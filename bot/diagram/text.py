@@ -597,6 +597,19 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     layout.listed_labels = sorted(i for k in listed_drawn for i in origin[k] if graph.edges[i].label)
     layout.inline_labels = sorted(i for k in layout.inline_labels for i in origin[k] if graph.edges[i].label)
 
+    # drop track rows that ended up holding only straight vertical runs (no turn, no label)
+    verticals = {g.v, g.av}
+    dead = set()
+    for cy, chh in channels:
+        for y in range(cy + 1, cy + chh - 1):
+            row = cv.rows[y] if y < len(cv.rows) else []
+            if all(ch is None or ch == " " or ch in verticals for ch in row):
+                dead.add(y)
+    if dead:
+        cv.rows = [r for y, r in enumerate(cv.rows) if y not in dead]
+        layout.boxes = {k: (x, y - sum(1 for d in dead if d < y), w, h)
+                        for k, (x, y, w, h) in layout.boxes.items()}
+
     lines = [s.center(min(width, canvas + off)).rstrip() for s in title_lines]
     if lines:
         lines.append("")
