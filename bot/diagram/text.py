@@ -42,7 +42,8 @@ _CONTENT_MAX = 22
 _MAX_MARGIN = 12
 _CONTENT_MIN = 6
 _GAP_BOX = 2
-_GAP_DUMMY = 1
+_GAP_DUMMY = 1      # between a box and a pass-through line
+_DUMMY_COST = 2     # pass-through lines sit side by side, two columns each
 
 
 @dataclass
@@ -273,7 +274,9 @@ def _order(rows) -> None:
 
 
 def _gap(a: _Item, b: _Item) -> int:
-    return _GAP_BOX if a.is_box and b.is_box else _GAP_DUMMY
+    if a.is_box and b.is_box:
+        return _GAP_BOX
+    return _GAP_DUMMY if a.is_box or b.is_box else 0
 
 
 def _row_width(row) -> int:
@@ -466,26 +469,12 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     minw = {i: max(max([_CONTENT_MIN] + [len(w) for w in texts[i].split()]) + 4,
                    2 * max(npred[i], len(succ[i])) + 3, 5) for i in ids}
     _prefit_layers(ids, dag, layer, succ, npred, minw, width)
-    rows = None
-    skip = 0
-    ordered = False   # row widths hardly depend on order: order only once the layering fits
-    for _attempt in range(8 * len(ids) + 8):
-        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered,
-                                            skip=0 if ordered else skip)
-        if bump is not None:
-            skip = bump[1]    # rows above a split are unchanged: no need to re-fit them
-        if widths_ok and not ordered:
-            ordered = True
-            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered)
-        if widths_ok:
-            break
-        if bump is None:
-            rows = None
-            break
-        moved, at = bump
-        _move_down(moved, at, layer, dag, succ, npred, minw, _row_estimates(rows, minw), len(rows), width)
-    else:
-        rows = None
+    rows = _fit_layers(ids, edges, dag, rev, texts, layer, width, succ, npred, minw)
+    if rows is None:
+        # last resort before a plain listing: one box per row, in topological order
+        topo = sorted(ids, key=lambda v: (layer[v], ids.index(v)))
+        rows = _fit_layers(ids, edges, dag, rev, texts, {v: i for i, v in enumerate(topo)}, width,
+                           succ, npred, minw)
 
     layout = Layout()
     if rows is None:
@@ -628,6 +617,27 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     return RenderedDiagram("\n".join(lines), legend, changes), layout
 
 
+def _fit_layers(ids, edges, dag, rev, texts, layer, width, succ, npred, minw):
+    """Rows that fit `width` for this layering (splitting rows as needed), or None."""
+    skip = 0
+    ordered = False   # row widths hardly depend on order: order only once the layering fits
+    for _attempt in range(8 * len(ids) + 8):
+        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered,
+                                            skip=0 if ordered else skip)
+        if bump is not None:
+            skip = bump[1]    # rows above a split are unchanged: no need to re-fit them
+        if widths_ok and not ordered:
+            ordered = True
+            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered)
+        if widths_ok:
+            return rows
+        if bump is None:
+            return None
+        moved, at = bump
+        _move_down(moved, at, layer, dag, succ, npred, minw, _row_estimates(rows, minw), len(rows), width)
+    return None
+
+
 def _move_down(moved, at, layer, dag, succ, npred, minw, est, nrows, width) -> None:
     """Move nodes out of row `at`: each to the first lower row with room that keeps it above
     its successors, else one row down with its successors pushed along."""
@@ -641,7 +651,7 @@ def _move_down(moved, at, layer, dag, succ, npred, minw, est, nrows, width) -> N
         layer[node] = dest
         est[dest] = est.get(dest, 0) + minw[node] + _GAP_BOX
         for j in range(at + 1, dest):
-            est[j] = est.get(j, 0) + npred[node] * (2 + _GAP_DUMMY)
+            est[j] = est.get(j, 0) + npred[node] * _DUMMY_COST
     todo = list(moved)
     while todo:
         u = todo.pop()
@@ -663,7 +673,7 @@ def _prefit_layers(ids, dag, layer, succ, npred, minw, width) -> None:
         for u, v in dag:
             for L in range(layer[u] + 1, layer[v]):
                 dums[L] += 1
-        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) + (2 + _GAP_DUMMY) * dums[L] - _GAP_BOX
+        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) + _DUMMY_COST * dums[L] + (2 if dums[L] else 0) - _GAP_BOX
                for L in range(nl)}
         bad = next((L for L in range(nl) if est[L] > width and len(boxes[L]) >= 2), None)
         if bad is None:
@@ -672,7 +682,7 @@ def _prefit_layers(ids, dag, layer, succ, npred, minw, width) -> None:
         need, moved = est[bad], []
         for v in cands[:-1]:
             moved.append(v)
-            need -= minw[v] + _GAP_BOX - npred[v] * (2 + _GAP_DUMMY)
+            need -= minw[v] + _GAP_BOX - npred[v] * _DUMMY_COST
             if need <= width:
                 break
         _move_down(moved, bad, layer, dag, succ, npred, minw, est, nl, width)
@@ -682,7 +692,7 @@ def _row_estimates(rows, minw) -> dict[int, int]:
     """Lower bounds of each row's width: narrowest boxes, pass-through lines, gaps."""
     est = {}
     for k, row in enumerate(rows):
-        w = sum(minw[it.node] + _GAP_BOX if it.is_box else 2 + _GAP_DUMMY for it in row)
+        w = sum(minw[it.node] + _GAP_BOX if it.is_box else _DUMMY_COST for it in row)
         est[k] = max(0, w - _GAP_BOX)
     return est
 
@@ -748,7 +758,7 @@ def _build_rows(ids, edges, dag, rev, texts, layer, width, ordered=True, skip=0)
         moved = []
         for it in cands[:-1]:
             moved.append(it.node)
-            need -= it.w + _GAP_BOX - len(it.ups) * (2 + _GAP_DUMMY)
+            need -= it.w + _GAP_BOX - len(it.ups) * _DUMMY_COST
             if need <= width:
                 break
         return rows, False, (moved, L)
