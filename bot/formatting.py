@@ -79,10 +79,24 @@ def split_markdown(text: str, limit: int) -> list[str]:
 
     cur: list[tuple[str, Fence | None]] = []
     start: Fence | None = None   # fence open when `cur` began
-    for piece in pieces:
+    queue = list(reversed(pieces))
+    while queue:
+        piece = queue.pop()
         if len(render(cur + [piece], start)) <= limit:
             cur.append(piece)
             continue
+        fence_now = piece[1]
+        cap = limit - ((2 * len(fence_now[0]) + len(fence_now[1]) + 2) if fence_now else 0)
+        if cur and len(piece[0]) >= cap and _fence_open(piece[0]) is None:
+            # A very long line: fill what is left of this chunk with its head
+            # rather than leave a short chunk behind.
+            room = limit - len(render(cur + [("", piece[1])], start))
+            if room >= 20:
+                cur.append((piece[0][:room], piece[1]))
+                queue.append((piece[0][room:], piece[1]))
+                emit(cur, start)
+                start, cur = piece[1], []
+                continue
         # Break before this piece: at the last blank line outside a fence if
         # that keeps the chunk at least a third full, else right here.
         cut_at = None

@@ -145,6 +145,11 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 """
 
 
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end
+"""
+
+
 class RedisStore(SessionStore):
     """Redis backend shared by every process of a deployment.
 
@@ -169,6 +174,8 @@ class RedisStore(SessionStore):
                                                      socket_timeout=5, health_check_interval=30)
         self._redis = redis.Redis(connection_pool=pool)
         self._release = self._redis.register_script(_RELEASE)
+        self._extend = self._redis.register_script(_EXTEND)
+        self._local_locks: dict[str, asyncio.Lock] = {}
 
     async def _call(self, coro):
         import redis.exceptions as rexc
@@ -206,22 +213,54 @@ class RedisStore(SessionStore):
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold the thread's lock: first come, first served inside this process
+        (an asyncio.Lock queues the waiters), mutual exclusion across processes
+        (a Redis key with a random token)."""
+        local = self._local_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with asyncio.timeout(self.lock_timeout):
+                await local.acquire()
+        except TimeoutError:
+            raise LockTimeout("another message in this thread is still being handled") from None
+        try:
+            async with self._redis_lock(key):
+                yield
+        finally:
+            local.release()
+            if not local.locked() and not getattr(local, "_waiters", None):
+                self._local_locks.pop(key, None)
+
+    @asynccontextmanager
+    async def _redis_lock(self, key: str) -> AsyncIterator[None]:
         lock_key = f"{key}:lock"
         token = secrets.token_hex(8)
         deadline = time.monotonic() + self.lock_timeout
-        # The lock expires on its own so a crashed process cannot wedge a thread.
+        # The lock expires on its own so a crashed process cannot wedge a thread;
+        # a live holder keeps extending it, so a long model call never loses it.
         ttl_ms = int(self.lock_timeout * 1000)
         while not await self._call(self._redis.set(lock_key, token, nx=True, px=ttl_ms)):
             if time.monotonic() > deadline:
                 raise LockTimeout("another message in this thread is still being handled")
             await asyncio.sleep(self.lock_poll)
+        keeper = asyncio.create_task(self._keep_lock(lock_key, token, ttl_ms))
         try:
             yield
         finally:
+            keeper.cancel()
             try:
                 await self._call(self._release(keys=[lock_key], args=[token]))
             except StoreUnavailable:
                 log.warning("could not release lock %s; it will expire on its own", lock_key)
+
+    async def _keep_lock(self, lock_key: str, token: str, ttl_ms: int) -> None:
+        try:
+            while True:
+                await asyncio.sleep(ttl_ms / 3000)
+                if not await self._call(self._extend(keys=[lock_key], args=[token, ttl_ms])):
+                    log.warning("lost lock %s while holding it", lock_key)
+                    return
+        except StoreUnavailable:
+            log.warning("could not extend lock %s", lock_key)
 
     async def close(self) -> None:
         await self._redis.aclose()

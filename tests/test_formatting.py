@@ -90,3 +90,9 @@ def test_neutralize_mentions():
     out = neutralize_mentions("Hey @everyone and @here, @Channel! email me@here.com")
     assert "@everyone" not in out and "@here," not in out and "@Channel" not in out
     assert f"@{ZWSP}everyone" in out
+
+
+def test_overlong_line_fills_the_current_chunk_first():
+    chunks = split_markdown("### Scope\n" + "x" * 2550, 2000)
+    assert [len(c) for c in chunks] == [2000, 561]
+    assert chunks[0].startswith("### Scope\nxxx")

@@ -122,3 +122,29 @@ async def test_unreachable_redis_raises_store_unavailable():
     with pytest.raises(StoreUnavailable):
         await dead.first_delivery("e")
     await dead.close()
+
+
+async def test_waiters_in_one_process_are_served_in_arrival_order(redis_store):
+    key = REF.key(redis_store.prefix)
+    order: list[int] = []
+
+    async def worker(i: int) -> None:
+        async with redis_store.lock(key):
+            order.append(i)
+            await asyncio.sleep(0.01)
+
+    tasks = []
+    for i in range(8):
+        tasks.append(asyncio.create_task(worker(i)))
+        await asyncio.sleep(0)  # arrive one after the other
+    await asyncio.gather(*tasks)
+    assert order == list(range(8))
+
+
+async def test_a_long_turn_keeps_its_lock(redis_store):
+    key = REF.key(redis_store.prefix)
+    redis_store.lock_timeout = 0.3
+    async with redis_store.lock(key):
+        await asyncio.sleep(0.8)  # well past the lock's own expiry
+        assert await redis_store._redis.get(f"{key}:lock") is not None
+    assert await redis_store._redis.get(f"{key}:lock") is None
