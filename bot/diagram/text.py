@@ -7,6 +7,18 @@ for edges spanning several layers -> barycenter ordering -> fit every row in
 aligns neighbours -> per-channel routing: every edge gets its own port on the
 box border and, when it must move sideways, its own horizontal track row.
 
+Rows that do not fit `width` first wrap box labels at word boundaries, then move
+boxes down into extra rows (words are split only in a row left with one box); a graph that still cannot be drawn within
+the width (only very dense ones) falls back to packed boxes plus a connection
+list.  Edge labels go beside their own line; where there is no room, a short tag
+`(n)` goes there and the label is listed under the diagram.
+
+Symbols (the legend lists only those a diagram uses): kind markers around the
+label (`@client`, `<gateway>`, `~cache~`, `(database)`, `[queue]`, `{storage}`,
+`/external/`, `%worker%`, plain = service), `!` bottleneck, `xN` scaling point,
+`*` new/changed since `previous`, solid lines sync, dashed lines async, `▲`/`^`
+for an edge that flows back up.
+
 Routing invariant that keeps the picture unambiguous: in each channel, ports
 that turn sideways leave boxes on even columns and enter boxes on odd columns,
 straight drops own their column in both rows, and every sideways edge has its
@@ -835,13 +847,11 @@ def _assign_ports(upper, lower, links) -> None:
     for it in upper:
         rest = [lk for lk in it.downs if lk.s is None]
         rest.sort(key=lambda lk: (lk.low.center, lk.low.pos, lk.edge))
+        # free ports left to right, in the left-to-right order of the targets
         cols = _spread(roomy(parity_free(it, used_up, 0), used_up, len(rest)), len(rest))
-        taken = sorted([lk.s for lk in it.downs if lk.s is not None])
-        # keep left-to-right order of targets for the free ports
         for lk, c in zip(rest, cols):
             lk.s = c
             used_up.add(c)
-        del taken
     for it in lower:
         rest = [lk for lk in it.ups if lk.t is None]
         rest.sort(key=lambda lk: (lk.s, lk.edge))
