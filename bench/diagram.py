@@ -69,7 +69,7 @@ def main() -> int:
     print(f"graph: {len(g.nodes)} nodes, {len(g.edges)} edges")
     ok = True
     for width, ascii_only in ((60, False), (42, False), (42, True)):
-        ms = timed(lambda: render_text(g, width=width, ascii_only=ascii_only), args.runs)
+        ms = timed(lambda w=width, a=ascii_only: render_text(g, width=w, ascii_only=a), args.runs)
         p50, p99 = statistics.median(ms), pct(ms, 99)
         ok &= p99 < 20
         mode = "ascii" if ascii_only else "unicode"

@@ -685,8 +685,8 @@ def _prefit_layers(ids, dag, layer, succ, npred, minw, width) -> None:
         for u, v in dag:
             for L in range(layer[u] + 1, layer[v]):
                 dums[L] += 1
-        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) + _DUMMY_COST * dums[L] + (2 if dums[L] else 0) - _GAP_BOX
-               for L in range(nl)}
+        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) - _GAP_BOX
+               + _DUMMY_COST * dums[L] + (2 if dums[L] else 0) for L in range(nl)}
         bad = next((L for L in range(nl) if est[L] > width and len(boxes[L]) >= 2), None)
         if bad is None:
             return
@@ -827,22 +827,23 @@ def _assign_ports(upper, lower, links) -> None:
 
     # straight drops where possible, keeping enough parity columns for the rest
     for lk in sorted(links, key=lambda lk: (abs(lk.up.center - lk.low.center), lk.edge)):
-        u, l = lk.up, lk.low
-        common = sorted(set(c for c in _cands(u) if c not in used_up) & set(c for c in _cands(l) if c not in used_low))
+        u, lo = lk.up, lk.low
+        common = sorted(set(c for c in _cands(u) if c not in used_up)
+                        & set(c for c in _cands(lo) if c not in used_low))
         if not common:
             continue
-        mid = (u.center + l.center) / 2
+        mid = (u.center + lo.center) / 2
         for c in sorted(common, key=lambda c: (c - 1 in used_up or c + 1 in used_up or c - 1 in used_low
                                                or c + 1 in used_low, abs(c - mid), c)):
             if len(parity_free(u, used_up, 0, c)) < left_up[id(u)] - 1:
                 continue
-            if len(parity_free(l, used_low, 1, c)) < left_low[id(l)] - 1:
+            if len(parity_free(lo, used_low, 1, c)) < left_low[id(lo)] - 1:
                 continue
             lk.s = lk.t = c
             used_up.add(c)
             used_low.add(c)
             left_up[id(u)] -= 1
-            left_low[id(l)] -= 1
+            left_low[id(lo)] -= 1
             break
     for it in upper:
         rest = [lk for lk in it.downs if lk.s is None]
