@@ -622,7 +622,8 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
         lines.append("Edge labels:")
         for k in listed_drawn:
             e = edges[k]
-            lines += _wrap(f"{tags.get(k, '')}{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}", width, "    ")
+            text = f"{tags.get(k, '')}{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}"
+            lines += _wrap(text, width, "    ")
     lines += _group_lines(graph, width)
     used_back = any(r for r in rev)
     legend = _legend(graph, g, marked, back=used_back, list_mode=False, width=width)
