@@ -903,21 +903,59 @@ def _assign_tracks(links, edges) -> int:
     return len(tracked)
 
 
+def _label_fits(cv: _Canvas, y: int, x0: int, n: int, width: int, own: set) -> bool:
+    if x0 < 0 or x0 + n > width:
+        return False
+    if not all(cv.blank(y, x) for x in range(x0 - 1, x0 + n + 1) if 0 <= x < width):
+        return False
+    # keep labels of different edges apart: not on the same row nearby, not stacked above/below
+    if any((y, x) in cv.labels and (y, x) not in own for x in range(x0 - 3, x0 + n + 3)):
+        return False
+    return not any((yy, x) in cv.labels and (yy, x) not in own
+                   for yy in (y - 1, y + 1) for x in range(x0 - 1, x0 + n + 1))
+
+
+def _put_label(cv: _Canvas, y: int, x0: int, text: str, own: set) -> None:
+    for k, ch in enumerate(text):
+        cv.put(y, x0 + k, ch)
+        cv.labels.add((y, x0 + k))
+        own.add((y, x0 + k))
+
+
+def _split_label(label: str) -> tuple[str, str] | None:
+    words = label.split()
+    if len(words) < 2:
+        return None
+    best = min(range(1, len(words)),
+               key=lambda i: max(len(" ".join(words[:i])), len(" ".join(words[i:]))))
+    return " ".join(words[:best]), " ".join(words[best:])
+
+
 def _place_label(cv: _Canvas, tries, label: str, width: int) -> bool:
-    """Write the label beside a vertical run (1 blank cell each side); False if nowhere fits."""
+    """Write the label beside its own vertical run (1 blank cell each side), on one row or,
+    when that does not fit, on two rows; False if nowhere fits."""
     n = len(label)
     for y, col in tries:
         for x0 in (col + 2, col - 1 - n):
-            if x0 < 0 or x0 + n > width:
-                continue
-            if not all(cv.blank(y, x) for x in range(x0 - 1, x0 + n + 1) if 0 <= x < width):
-                continue
-            if any((y, x) in cv.labels for x in range(x0 - 3, x0 + n + 3)):
-                continue      # keep labels well apart from each other
-            for k, ch in enumerate(label):
-                cv.put(y, x0 + k, ch)
-                cv.labels.add((y, x0 + k))
-            return True
+            if _label_fits(cv, y, x0, n, width, set()):
+                _put_label(cv, y, x0, label, set())
+                return True
+    parts = _split_label(label)
+    if parts is None:
+        return False
+    a, b = parts
+    spots = set(tries)
+    for y, col in tries:
+        if (y + 1, col) not in spots:
+            continue
+        for right in (True, False):
+            xa = col + 2 if right else col - 1 - len(a)
+            xb = col + 2 if right else col - 1 - len(b)
+            if _label_fits(cv, y, xa, len(a), width, set()) and _label_fits(cv, y + 1, xb, len(b), width, set()):
+                own: set = set()
+                _put_label(cv, y, xa, a, own)
+                _put_label(cv, y + 1, xb, b, own)
+                return True
     return False
 
 
