@@ -24,6 +24,7 @@ def graphs(draw, max_nodes: int = 15, min_nodes: int = 1):
         words = draw(st.lists(st.sampled_from(WORDS), min_size=0, max_size=2))
         label = " ".join([f"N{i}"] + words)
         nodes.append(Node(id=f"n{i}", label=label, kind=draw(st.sampled_from(list(NodeKind))),
+                          group=draw(st.sampled_from([None, None, "core", "data"])),
                           bottleneck=draw(st.booleans()) and draw(st.booleans()),
                           scaling=draw(st.booleans()) and draw(st.booleans())))
     pairs = []

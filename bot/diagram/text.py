@@ -148,7 +148,7 @@ def node_text(node, marked: bool = False) -> str:
 
 class _Item:
     __slots__ = ("key", "node", "edge", "w", "h", "x", "y", "lines", "ups", "downs", "pos",
-                 "in_port", "out_port", "text")
+                 "in_port", "out_port", "text", "group")
 
     def __init__(self, key, node=None, edge=None):
         self.key = key
@@ -165,6 +165,7 @@ class _Item:
         self.in_port = None
         self.out_port = None
         self.text = ""
+        self.group = None
 
     @property
     def is_box(self) -> bool:
@@ -283,6 +284,28 @@ def _order(rows) -> None:
                 best, best_rows = c, [list(r) for r in rows]
     rows[:] = best_rows
     setpos()
+    # boxes of one group side by side, where that costs no extra crossings
+    for i, row in enumerate(rows):
+        if len({it.group for it in row if it.group}) == 0:
+            continue
+        blocks: list[list[_Item]] = []
+        where: dict[str, list[_Item]] = {}
+        for it in row:
+            if it.group and it.group in where:
+                where[it.group].append(it)
+            else:
+                blocks.append([it])
+                if it.group:
+                    where[it.group] = blocks[-1]
+        new = [it for b in blocks for it in b]
+        if new == row:
+            continue
+        old = list(row)
+        row[:] = new
+        setpos()
+        if _crossings(rows) > best:
+            row[:] = old
+            setpos()
 
 
 def _gap(a: _Item, b: _Item) -> int:
@@ -468,6 +491,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     ids = [n.id for n in graph.nodes]
     edges, origin = _merge_parallel(graph.edges)
     texts = {i: node_text(nodes[i], i in marked) for i in ids}
+    groups = {n.id: n.group for n in graph.nodes if n.group}
 
     rev = _break_cycles(ids, edges)
     dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(edges, rev)]
@@ -481,11 +505,11 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     minw = {i: max(max([_CONTENT_MIN] + [len(w) for w in texts[i].split()]) + 4,
                    2 * max(npred[i], len(succ[i])) + 3, 5) for i in ids}
     _prefit_layers(ids, dag, layer, succ, npred, minw, width)
-    rows = _fit_layers(ids, edges, dag, rev, texts, layer, width, succ, npred, minw)
+    rows = _fit_layers(ids, edges, dag, rev, texts, groups, layer, width, succ, npred, minw)
     if rows is None:
         # last resort before a plain listing: one box per row, in topological order
         topo = sorted(ids, key=lambda v: (layer[v], ids.index(v)))
-        rows = _fit_layers(ids, edges, dag, rev, texts, {v: i for i, v in enumerate(topo)}, width,
+        rows = _fit_layers(ids, edges, dag, rev, texts, groups, {v: i for i, v in enumerate(topo)}, width,
                            succ, npred, minw)
 
     layout = Layout()
@@ -630,18 +654,18 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     return RenderedDiagram("\n".join(lines), legend, changes), layout
 
 
-def _fit_layers(ids, edges, dag, rev, texts, layer, width, succ, npred, minw):
+def _fit_layers(ids, edges, dag, rev, texts, groups, layer, width, succ, npred, minw):
     """Rows that fit `width` for this layering (splitting rows as needed), or None."""
     skip = 0
     ordered = False   # row widths hardly depend on order: order only once the layering fits
     for _attempt in range(8 * len(ids) + 8):
-        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered,
+        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered,
                                             skip=0 if ordered else skip)
         if bump is not None:
             skip = bump[1]    # rows above a split are unchanged: no need to re-fit them
         if widths_ok and not ordered:
             ordered = True
-            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, layer, width, ordered)
+            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered)
         if widths_ok:
             return rows
         if bump is None:
@@ -730,7 +754,7 @@ def _merge_parallel(edges):
     return merged, origin
 
 
-def _build_rows(ids, edges, dag, rev, texts, layer, width, ordered=True, skip=0):
+def _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered=True, skip=0):
     """Rows of items for the given layering; (rows, fits, (node to move down, its layer) or None)."""
     nl = max(layer.values()) + 1
     rows: list[list[_Item]] = [[] for _ in range(nl)]
@@ -738,6 +762,7 @@ def _build_rows(ids, edges, dag, rev, texts, layer, width, ordered=True, skip=0)
     for i in sorted(ids, key=lambda v: layer[v]):
         it = _Item(("n", i), node=i)
         it.text = texts[i]
+        it.group = groups.get(i)
         items[i] = it
         rows[layer[i]].append(it)
     for k, (u, v) in enumerate(dag):
