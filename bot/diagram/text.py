@@ -285,7 +285,7 @@ def _order(rows) -> None:
     rows[:] = best_rows
     setpos()
     # boxes of one group side by side, where that costs no extra crossings
-    for i, row in enumerate(rows):
+    for row in rows:
         if len({it.group for it in row if it.group}) == 0:
             continue
         blocks: list[list[_Item]] = []
