@@ -216,3 +216,19 @@ def test_odd_characters_keep_the_grid_aligned(ascii_only):
         assert not any(unicodedata.east_asian_width(ch) in "WF" for ch in line)
     if ascii_only:
         assert "Cafe" in out.text and "Zurich DB" in out.text
+
+
+def test_list_fallback_legend_is_exact():
+    n = 20
+    nodes = [Node(id=f"n{i}", label=f"Component number {i}", kind=NodeKind.service if i % 2 else NodeKind.cache,
+                  bottleneck=i == 3) for i in range(n)]
+    edges = [Edge(source=f"n{i}", target=f"n{j}") for i in range(n) for j in range(n)
+             if i != j and (i * 7 + j) % 9 == 0][:40]
+    g = Graph(nodes=nodes, edges=edges)
+    out, layout = render_text_layout(g, width=24)
+    if not layout.list_mode:
+        pytest.skip("drawn after all")
+    assert legend_symbols(out.legend) == {"name", "~name~", "!", "→"}
+    for line in (out.text + "\n" + out.legend).split("\n"):
+        assert len(line) <= 24
+    assert len(Picture(out.text).boxes()) == n

@@ -1026,7 +1026,7 @@ def _legend(graph: Graph, g: _Glyphs, marked: set[str], *, back: bool, list_mode
     sw = max(len(s) for s, _ in rows)
     out = ["Legend:"]
     for sym, desc in rows:
-        out += _wrap(f"{sym.ljust(sw)}  {desc}", width)
+        out += _wrap(f"{sym.ljust(sw)}  {desc}", width, " " * (sw + 2))
     return "\n".join(out)
 
 
