@@ -106,6 +106,8 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
 def _clean(s: str, ascii_only: bool) -> str:
     """One cell per character: drop control, zero-width and combining marks, replace wide glyphs;
     in ASCII mode transliterate (café -> cafe) and replace what is left with '?'."""
+    if s.isascii() and s.isprintable():
+        return " ".join(s.split())
     s = unicodedata.normalize("NFKC", s)
     out = []
     for ch in s:
@@ -393,6 +395,16 @@ class _Canvas:
             r.extend([None] * (x + 1 - len(r)))
         r[x] = ch
 
+    def put_row(self, y: int, x: int, text: str) -> None:
+        rows = self.rows
+        while len(rows) <= y:
+            rows.append([])
+        r = rows[y]
+        end = x + len(text)
+        if len(r) < end:
+            r.extend([None] * (end - len(r)))
+        r[x:end] = text
+
     def drawn(self, y: int, x: int) -> bool:
         return y < len(self.rows) and x < len(self.rows[y]) and self.rows[y][x] is not None
 
@@ -448,23 +460,13 @@ class _Canvas:
 
 def _draw_box(cv: _Canvas, it: _Item, g: _Glyphs) -> None:
     x, y, w, h = it.x, it.y, it.w, it.h
-    cv.put(y, x, g.tl)
-    cv.put(y, x + w - 1, g.tr)
-    cv.put(y + h - 1, x, g.bl)
-    cv.put(y + h - 1, x + w - 1, g.br)
-    for i in range(x + 1, x + w - 1):
-        cv.put(y, i, g.h)
-        cv.put(y + h - 1, i, g.h)
-    for j in range(y + 1, y + h - 1):
-        cv.put(j, x, g.v)
-        cv.put(j, x + w - 1, g.v)
-        for i in range(x + 1, x + w - 1):
-            cv.put(j, i, " ")
     inner = w - 2
-    for j, s in enumerate(it.lines):
+    cv.put_row(y, x, g.tl + g.h * inner + g.tr)
+    content = it.lines + [""] * (h - 2 - len(it.lines))
+    for j, s in enumerate(content):
         left = (inner - len(s)) // 2
-        for k, ch in enumerate(s):
-            cv.put(y + 1 + j, x + 1 + left + k, ch)
+        cv.put_row(y + 1 + j, x, g.v + (" " * left + s).ljust(inner) + g.v)
+    cv.put_row(y + h - 1, x, g.bl + g.h * inner + g.br)
 
 
 def render_text(graph: Graph, *, width: int = 60, ascii_only: bool = False,
