@@ -209,3 +209,38 @@ def test_lenient_ids_and_label_references():
                      "edges": [{"source": 1, "target": "Main DB"}]})
     assert g.nodes[0].id == "1"
     assert (g.edges[0].source, g.edges[0].target) == ("1", "db")
+
+
+# --- robustness: whatever the model sends, parse_graph returns a Graph or raises GraphError ---
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 30) | st.text(max_size=25),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+_ids = st.sampled_from(["a", "b", "c", "d", "", " ", "a "]) | _json
+_node = st.fixed_dictionaries({}, optional={
+    "id": _ids, "label": st.text(max_size=45) | _json,
+    "kind": st.sampled_from([k.value for k in NodeKind] + ["DB", "lb", "thing", ""]) | _json,
+    "group": st.none() | st.text(max_size=10) | _json, "bottleneck": _json, "scaling": st.booleans()})
+_edge = st.fixed_dictionaries({}, optional={
+    "source": _ids, "target": _ids, "label": st.text(max_size=45) | _json,
+    "style": st.sampled_from(["sync", "async", "event", "x"]) | _json})
+_graph = st.fixed_dictionaries({}, optional={
+    "title": st.text(max_size=30) | _json, "nodes": st.lists(_node, max_size=6) | _json,
+    "edges": st.lists(_edge, max_size=8) | _json})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_graph, _json, st.text(max_size=60), _graph.map(lambda d: "```graph\n" + json.dumps(d) + "\n```")))
+def test_parse_graph_never_crashes(data):
+    try:
+        g = parse_graph(data)
+    except GraphError as e:
+        assert e.errors and all(isinstance(m, str) and m for m in e.errors)
+        return
+    out = render_text(g, width=42)
+    assert all(len(line) <= 42 for line in (out.text + "\n" + out.legend).split("\n"))
+    to_mermaid(g)
