@@ -36,10 +36,9 @@ def render_graph_markdown(graph: "dg.Graph", *, width: int, ascii_only: bool,
                           previous: "dg.Graph | None" = None) -> tuple[str, list[str]]:
     """The diagram and legend as a code block, plus change lines if any."""
     out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous)
-    block = "```text\n" + out.text.rstrip("\n") + "\n```"
-    parts = [block]
-    if out.legend.strip():
-        parts.append("**Legend**\n```text\n" + out.legend.rstrip("\n") + "\n```")
+    # The legend sits in the same code block, right under the picture, as on a whiteboard.
+    body = out.text.rstrip("\n") + ("\n\n" + out.legend.rstrip("\n") if out.legend.strip() else "")
+    parts = ["```text\n" + body + "\n```"]
     if out.changes:
         parts.append("**What changed**\n" + "\n".join(f"- {c}" for c in out.changes))
     return "\n".join(parts), list(out.changes)
