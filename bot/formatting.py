@@ -122,6 +122,25 @@ def split_markdown(text: str, limit: int) -> list[str]:
     return chunks
 
 
+def open_fence(markdown: str) -> Fence | None:
+    """The code fence still open at the end of the text, if any."""
+    fence: Fence | None = None
+    for line in markdown.split("\n"):
+        fence = _fence_after(line, fence)
+    return fence
+
+
+def preview_chunk(markdown: str, limit: int) -> str:
+    """The first message's worth of text still being written, any open code fence closed.
+
+    A preview is cut wherever the model happens to be, often inside a code
+    block; closing the fence keeps the rest of the message from rendering as code.
+    """
+    fence = open_fence(markdown)
+    text = markdown if fence is None else markdown.rstrip("\n") + "\n" + fence[0]
+    return text if len(text) <= limit else split_markdown(text, limit)[0]
+
+
 _MASS_MENTION = re.compile(r"@(everyone|here|channel|all)\b", re.IGNORECASE)
 
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from .formatting import truncate
+from .formatting import preview_chunk
 
 Create = Callable[[str], Awaitable[Any]]
 Edit = Callable[[Any, str], Awaitable[None]]
@@ -39,8 +39,7 @@ class LivePreviews:
         self.edits = 0
 
     def _fit(self, text: str) -> str:
-        text = text.rstrip() + " …"
-        return truncate(text, self.limit, "\n…")
+        return preview_chunk(text.rstrip() + " …", self.limit)
 
     async def partial(self, stream_id: str, markdown: str) -> None:
         if not markdown.strip():

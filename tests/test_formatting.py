@@ -96,3 +96,16 @@ def test_overlong_line_fills_the_current_chunk_first():
     chunks = split_markdown("### Scope\n" + "x" * 2550, 2000)
     assert [len(c) for c in chunks] == [2000, 561]
     assert chunks[0].startswith("### Scope\nxxx")
+
+
+def test_preview_chunk_closes_an_open_fence():
+    from bot.formatting import open_fence, preview_chunk
+
+    text = "### Diagram\n```text\n┌──┐\n│ A"
+    assert open_fence(text) == ("```", "text")
+    out = preview_chunk(text, 100)
+    assert out.endswith("\n```") and open_fence(out) is None
+    long = "intro\n```python\n" + "x = 1\n" * 100
+    out = preview_chunk(long, 200)
+    assert len(out) <= 200 and open_fence(out) is None
+    assert preview_chunk("plain text", 100) == "plain text"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.formatting import FENCE_RE, split_markdown
+from bot.formatting import preview_chunk, split_markdown
 from bot.messages import ACTION_LABELS, Action, OutMessage
 from bot.progress import LivePreviews
 
@@ -65,22 +65,7 @@ def button_row(actions: list[Action]) -> discord.ui.View | None:
 
 def preview_text(markdown: str) -> str:
     """What a live preview shows: at most one message, with any open code fence closed."""
-    if len(markdown) > PREVIEW_LIMIT:
-        return split_markdown(markdown, PREVIEW_LIMIT)[0]
-    fence = None
-    for line in markdown.split("\n"):
-        m = FENCE_RE.match(line)
-        if m is None:
-            continue
-        marker, info = m.group(2), m.group(3).strip()
-        if fence is None:
-            fence = marker
-        elif marker[0] == fence[0] and len(marker) >= len(fence) and not info:
-            fence = None
-    if fence is not None:
-        closed = markdown.rstrip("\n") + "\n" + fence
-        return closed if len(closed) <= PREVIEW_LIMIT else split_markdown(closed, PREVIEW_LIMIT)[0]
-    return markdown
+    return preview_chunk(markdown, PREVIEW_LIMIT)
 
 
 class Typing:
