@@ -19,6 +19,7 @@ from typing import Awaitable, Callable
 from .formatting import neutralize_mentions
 from .llm import LLM, LLMError, LLMResult
 from .messages import Action, Attachment, Kind, OutMessage, Sink
+from .problems import resolve_problem, suggestions
 from .prompts import Prompts, section_list
 from .sections import (DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, QUESTIONS_MARKER_RE, SectionParser, heading,
                        hide_partial_marker,
@@ -68,11 +69,13 @@ THREAD_HELP = (
 
 
 def usage_help(command: str = "/interview") -> str:
+    ideas = ", ".join(f"*{p}*" for p in suggestions(3, diagram=command == "/diagram"))
     return (
-        f"**How to use me:** `{command} <problem>` starts a mock system design interview in a thread, "
+        f"**How to use me:** `/interview <problem>` starts a mock system design interview in a thread, "
         "for example `/interview Design a URL shortener`. I restate the problem, ask 2–3 clarifying "
         "questions, wait for your answers, then walk through the design one section at a time.\n"
-        "`/diagram <system>` gives just an interview-ready flow diagram with a legend and walkthrough."
+        "`/diagram <system>` gives just an interview-ready flow diagram with a legend and walkthrough.\n"
+        f"Need an idea? Try `{command} random`, or one of: {ideas}."
     )
 
 
@@ -159,7 +162,7 @@ class Engine:
                     sink: Sink, event_id: str | None = None) -> bool:
         """Begin an interview (or diagram) in a new thread. False if refused or a duplicate."""
         command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
-        problem = (problem or "").strip()
+        problem = resolve_problem(problem, diagram=mode is Mode.DIAGRAM)
         refusal = check_problem(problem, self.settings.max_problem_chars, command)
         if refusal:
             await sink.post(OutMessage(kind=Kind.NOTICE, markdown=refusal))

@@ -376,3 +376,16 @@ async def test_thread_status_tells_unknown_when_the_store_is_down(redis_engine, 
     monkeypatch.setattr(redis_engine.store, "load", down)
     assert await redis_engine.thread_status(REF) is ThreadStatus.UNKNOWN
     assert await redis_engine.is_interview(REF) is False
+
+
+async def test_random_problem_from_the_bank(engine, fake_llm, sink):
+    from bot.engine import usage_help
+    from bot.problems import DIAGRAM_SYSTEMS, INTERVIEW_PROBLEMS
+
+    await engine.start(REF, "random", sink=sink)
+    state = await engine.store.load(REF.key())
+    assert state.problem in INTERVIEW_PROBLEMS
+    assert state.problem in fake_llm.requests[0]["messages"][0]["content"][0]["text"]
+    help_text = usage_help("/diagram")
+    assert "`/diagram random`" in help_text
+    assert sum(s in help_text for s in DIAGRAM_SYSTEMS) == 3

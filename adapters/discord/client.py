@@ -28,6 +28,7 @@ from discord.http import Route
 from bot.engine import Engine, check_problem
 from bot.formatting import neutralize_mentions, truncate
 from bot.messages import Action
+from bot.problems import resolve_problem
 from bot.state import Mode, ThreadRef
 from bot.store import StoreError
 
@@ -198,6 +199,7 @@ class InterviewBot(discord.Client):
     async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode) -> None:
         started = time.perf_counter()
         command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
+        problem = resolve_problem(problem, diagram=mode is Mode.DIAGRAM)
         refusal = self._command_refusal(interaction, mode) or check_problem(
             problem, self.settings.max_problem_chars, command)
         if refusal:

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import STORE_DOWN, Engine, ThreadStatus, check_problem, usage_help
 from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
+from bot.problems import resolve_problem
 from bot.progress import LivePreviews
 from bot.state import Mode, ThreadRef
 from bot.store import StoreError
@@ -338,6 +339,7 @@ class SlackBot:
                     f"reply `{first}` in its thread (or use its buttons).\n\n")
             await self._ephemeral(ack, render(hint + usage_help(name))[0])
             return
+        text = resolve_problem(text, diagram=mode is Mode.DIAGRAM)
         refusal = check_problem(text, self.settings.max_problem_chars, name)
         if refusal:
             await self._ephemeral(ack, render(refusal)[0])

@@ -341,3 +341,12 @@ async def test_retry_and_end_buttons(runner, discord_fake, fake_llm):
     await fake.press(int(end["id"]), Action.END.value)
     await wait_text(fake, tid, WRAP)
     assert message_with_button(fake, tid, Action.END.value) is None
+
+
+async def test_random_problem_names_the_thread_after_the_drawn_problem(runner, discord_fake, fake_llm):
+    from bot.problems import INTERVIEW_PROBLEMS
+
+    await runner.start()
+    await discord_fake.slash("interview", {"problem": "random"})
+    thread = await new_thread(discord_fake)
+    assert thread["name"].removeprefix("Interview: ") in INTERVIEW_PROBLEMS

@@ -384,3 +384,14 @@ async def test_store_down_in_our_thread_is_said_in_the_thread(slack, monkeypatch
     await slack.reply("1700000000.000100", "chatter", parent_user_id="UOTHER")
     await slack.settle()
     assert len(slack.fake.calls) == n
+
+
+async def test_random_problem_is_drawn_before_the_thread_opens(slack):
+    from bot.problems import INTERVIEW_PROBLEMS
+
+    status, _ = await slack.command("random")
+    assert status == 200
+    await slack.settle()
+    parent = slack.parent()["text"]
+    assert "random" not in parent.lower()
+    assert any(p.split(" like ")[0] in parent for p in INTERVIEW_PROBLEMS)
