@@ -546,7 +546,8 @@ class Engine:
         u = state.usage
         md = ("That's a wrap! Thanks for the interview. "
               "Say *export* for a transcript, or start another any time with `/interview <problem>`.\n"
-              f"_Model usage for this interview: {u.calls} calls, {u.input_tokens:,} input tokens, "
-              f"{u.output_tokens:,} output tokens, {u.cache_read_tokens:,} read from cache._")
+              f"_Model usage for this interview: {u.calls} calls, "
+              f"{u.input_tokens + u.cache_read_tokens + u.cache_write_tokens:,} input tokens "
+              f"({u.cache_read_tokens:,} read from cache), {u.output_tokens:,} output tokens._")
         await sink.post(OutMessage(kind=Kind.NOTICE, markdown=md))
         return state
