@@ -15,7 +15,7 @@ import time
 from typing import Awaitable, Callable, TextIO
 
 from bot.app import build_engine, close_engine, setup_logging
-from bot.config import SettingsError, load_settings
+from bot.config import settings_or_report
 from bot.engine import Engine, usage_help
 from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
 from bot.state import Mode, Phase, ThreadRef
@@ -172,10 +172,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("problem", nargs="*", help='e.g. "Design a URL shortener"')
     parser.add_argument("--diagram", action="store_true", help="diagram-only mode")
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings("console")
-    except SettingsError as exc:
-        print(exc.code, file=sys.stderr)
+    settings = settings_or_report("console")
+    if settings is None:
         return 2
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
 

@@ -106,3 +106,14 @@ def load_settings(platform: str = "console", **overrides) -> Settings:
                 f"(copy .env.example to .env and fill it in)."
             )
     return settings
+
+
+def settings_or_report(platform: str) -> Settings | None:
+    """For an adapter's `main`: the settings, or None after printing the one-line reason."""
+    import sys
+
+    try:
+        return load_settings(platform)
+    except SettingsError as exc:
+        print(exc.code, file=sys.stderr)
+        return None

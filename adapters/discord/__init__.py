@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 
-from bot.config import SettingsError, load_settings
+from bot.config import settings_or_report
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="interview-bot discord",
                                      description="Run the Discord bot (settings come from the environment or .env).")
     parser.parse_args(argv)
-    try:
-        settings = load_settings("discord")
-    except SettingsError as exc:
-        print(exc.code, file=sys.stderr)
+    settings = settings_or_report("discord")
+    if settings is None:
         return 2
     from bot.app import setup_logging
 

@@ -78,11 +78,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from bot.app import setup_logging
-    from bot.config import SettingsError, load_settings
-    try:
-        settings = load_settings("slack")
-    except SettingsError as exc:
-        print(exc.code, file=sys.stderr)
+    from bot.config import settings_or_report
+    settings = settings_or_report("slack")
+    if settings is None:
         return 2
     mode = args.mode or settings.slack_mode
     problem = check_slack_settings(settings, mode)
