@@ -41,6 +41,7 @@ class LLMError(Exception):
             "auth": "The model API rejected our key (check ANTHROPIC_API_KEY).",
             "bad_request": "The model API refused the request.",
             "empty": "The model sent back an empty answer.",
+            "not_found": "The model API doesn't know the configured model (check ANTHROPIC_MODEL).",
         }.get(self.kind, "The model API had a problem.")
 
 
@@ -101,6 +102,8 @@ def classify(exc: BaseException) -> LLMError:
             return LLMError("rate_limited", str(exc))
         if exc.status_code in (401, 403):
             return LLMError("auth", str(exc))
+        if exc.status_code == 404:
+            return LLMError("not_found", str(exc))
         if exc.status_code == 400:
             return LLMError("bad_request", str(exc))
         return LLMError("api", f"{exc.status_code} {etype}")

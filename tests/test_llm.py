@@ -126,3 +126,14 @@ async def test_empty_reply_is_empty_text(fake, llm):
     fake.replies.append(Reply(fault="empty"))
     result = await llm.complete("s", TURNS)
     assert result.text == ""
+
+
+async def test_unknown_model_names_the_setting(fake):
+    from bot.llm import classify
+    import anthropic
+    import httpx2 as httpx  # the SDK's HTTP library
+
+    req = httpx.Request("POST", "http://x/v1/messages")
+    resp = httpx.Response(404, request=req, json={"type": "error", "error": {"type": "not_found_error", "message": "model: nope"}})
+    err = classify(anthropic.NotFoundError("model: nope", response=resp, body=resp.json()))
+    assert err.kind == "not_found" and "ANTHROPIC_MODEL" in err.user_message
