@@ -283,8 +283,9 @@ class Engine:
             text = text[:limit]
         if state.phase in (Phase.NEW, Phase.ASKING):
             # The opening failed earlier: the only way forward is retry.
+            what = "draw the diagram" if state.mode is Mode.DIAGRAM else "ask my questions"
             await sink.post(OutMessage(kind=Kind.NOTICE, markdown=(
-                "I haven't managed to ask my questions yet. Say *retry* and I'll try again.")))
+                f"I haven't managed to {what} yet. Say *retry* and I'll try again.")))
             return None
         if state.phase in (Phase.WAITING_ANSWERS, Phase.PRESENTING) and state.mode is Mode.INTERVIEW \
                 and not state.sections.get("closing"):
@@ -493,7 +494,7 @@ class Engine:
                                    stream_id=f"{'diagram' if catalogue is DIAGRAM_ONLY_SECTIONS else 'design'}:{sid}"))
 
     async def _discuss(self, state: InterviewState, text: str, user: str, sink: Sink) -> None:
-        ask = self.prompts.render("discuss", user=user or "The interviewer", message=text)
+        ask = self.prompts.render("discuss", user=user or "The interviewer", message=text, problem=state.problem)
         stream_id = f"discuss:{len(state.history)}"
         shown = ""
 

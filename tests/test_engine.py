@@ -389,3 +389,14 @@ async def test_random_problem_from_the_bank(engine, fake_llm, sink):
     help_text = usage_help("/diagram")
     assert "`/diagram random`" in help_text
     assert sum(s in help_text for s in DIAGRAM_SYSTEMS) == 3
+
+
+async def test_failed_diagram_mode_asks_for_retry_in_its_own_words(engine, fake_llm, sink):
+    fake_llm.replies.extend([Reply(fault="529")] * 3)
+    await engine.start(REF, "a web crawler", mode=Mode.DIAGRAM, sink=sink)
+    assert sink.messages[-1].kind is Kind.ERROR
+    sink.clear()
+    await engine.handle_message(REF, "hello?", sink=sink)
+    assert "draw the diagram" in sink.messages[-1].markdown
+    await engine.handle_message(REF, "retry", sink=sink)
+    assert sink.sections() == list(DIAGRAM_ONLY_SECTIONS)
