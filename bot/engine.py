@@ -21,9 +21,8 @@ from .llm import LLM, LLMError, LLMResult
 from .messages import Action, Attachment, Kind, OutMessage, Sink
 from .problems import resolve_problem, suggestions
 from .prompts import Prompts, section_list
-from .sections import (DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, QUESTIONS_MARKER_RE, SectionParser, heading,
-                       hide_partial_marker,
-                       parse_questions)
+from .sections import (DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, MARKER_RE, QUESTIONS_MARKER_RE, SectionParser,
+                       heading, hide_partial_marker, parse_questions)
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef, Turn
 from .store import CorruptState, LockTimeout, SessionStore, StoreError, StoreUnavailable
 from .transcript import build_transcript, slug
@@ -410,7 +409,8 @@ class Engine:
                 return
             posted.add(sid)
             state.sections[sid] = body
-            await self._post_section(state, sink, sid, body, catalogue, last=(sid == order[-1]))
+            await self._post_section(state, sink, sid, body, catalogue, last=(sid == order[-1]),
+                                     stream_id=f"{step}:{sid}")
 
         async def run(turns: list[Turn]) -> None:
             parser = SectionParser(catalogue)
@@ -432,9 +432,6 @@ class Engine:
                 texts.append("".join(buf))
             for sid, body in parser.finish():
                 await post_section(sid, body)
-            if parser.preamble.strip() and not parser.done:
-                # No markers at all: keep the text for the repair round.
-                pass
 
         try:
             turns = design_turns(state, ask, partial)
@@ -457,9 +454,20 @@ class Engine:
             if not posted:
                 state.phase = Phase.WAITING_ANSWERS if step == "design" else Phase.NEW
             return
+        full = "\n".join(t for t in texts if t).strip()
         if not posted:
-            state.phase = Phase.WAITING_ANSWERS if step == "design" else Phase.NEW
-            await self._fail(state, sink, LLMError("empty"), Pending(step=step))
+            raw = MARKER_RE.sub("", full).strip()
+            if not raw:
+                state.phase = Phase.WAITING_ANSWERS if step == "design" else Phase.NEW
+                await self._fail(state, sink, LLMError("empty"), Pending(step=step))
+                return
+            # Off-format twice: show what the model wrote rather than lose it.
+            await sink.post(OutMessage(kind=Kind.NOTICE, markdown=(
+                "My answer came out without its usual sections, so here it is as written. "
+                "Ask me for any part you want in more detail.")))
+            await sink.post(OutMessage(kind=Kind.ANSWER, markdown=neutralize_mentions(raw), actions=[Action.END]))
+            state.history = design_turns(state, ask) + [Turn(role="assistant", content=full)]
+            state.phase = Phase.DISCUSSING
             return
         if missing:
             names = ", ".join(heading(s, catalogue) for s in missing if s != "closing")
@@ -474,12 +482,11 @@ class Engine:
                 await sink.post(OutMessage(kind=Kind.SECTION, section=order[-1],
                                            markdown=f"### {heading(order[-1], catalogue)}\n{closing}",
                                            actions=[Action.END]))
-        full = "\n".join(t for t in texts if t).strip()
         state.history = design_turns(state, ask) + [Turn(role="assistant", content=full)]
         state.phase = Phase.DISCUSSING
 
     async def _post_section(self, state: InterviewState, sink: Sink, sid: str, body: str,
-                            catalogue: dict[str, str], *, last: bool) -> None:
+                            catalogue: dict[str, str], *, last: bool, stream_id: str) -> None:
         title = heading(sid, catalogue)
         attachments = []
         if sid == "diagram":
@@ -490,8 +497,7 @@ class Engine:
         md = f"### {title}\n{body}"
         actions = [Action.END] if last else []
         await sink.post(OutMessage(kind=Kind.SECTION, section=sid, markdown=neutralize_mentions(md),
-                                   attachments=attachments, actions=actions,
-                                   stream_id=f"{'diagram' if catalogue is DIAGRAM_ONLY_SECTIONS else 'design'}:{sid}"))
+                                   attachments=attachments, actions=actions, stream_id=stream_id))
 
     async def _discuss(self, state: InterviewState, text: str, user: str, sink: Sink) -> None:
         ask = self.prompts.render("discuss", user=user or "The interviewer", message=text, problem=state.problem)

@@ -400,3 +400,14 @@ async def test_failed_diagram_mode_asks_for_retry_in_its_own_words(engine, fake_
     assert "draw the diagram" in sink.messages[-1].markdown
     await engine.handle_message(REF, "retry", sink=sink)
     assert sink.sections() == list(DIAGRAM_ONLY_SECTIONS)
+
+
+async def test_design_without_any_markers_is_shown_as_written(engine, fake_llm, sink):
+    await engine.start(REF, "Design a URL shortener", sink=sink)
+    fake_llm.replies.extend([Reply(text="Here is my whole design in one go: a cache, a DB."),
+                             Reply(text="Still no markers, sorry: cache + DB.")])
+    sink.clear()
+    await engine.handle_message(REF, "100M links", sink=sink)
+    assert "without its usual sections" in sink.messages[0].markdown
+    assert "a cache, a DB" in sink.messages[1].markdown and sink.messages[1].actions == [Action.END]
+    assert await phase(engine) is Phase.DISCUSSING
