@@ -281,8 +281,53 @@ def parse_graph(data: str | bytes | dict) -> Graph:
 
 
 def check_graph(graph: Graph) -> None:
-    """Validate a Graph built directly (not via parse_graph); raises GraphError."""
+    """Validate a Graph built directly (not via parse_graph); raises GraphError.
+
+    Every render checks its graph, usually one parse_graph already accepted: a graph that is
+    plainly valid as it stands passes a quick look at the model itself; anything else goes
+    through parse_graph (a JSON round trip), which reports every problem."""
+    if _plainly_valid(graph):
+        return
     parse_graph(graph.model_dump(mode="json"))
+
+
+def _plainly_valid(graph: Graph) -> bool:
+    """True only if parse_graph would accept graph.model_dump(mode="json") unchanged: fields of
+    exactly the declared types, ids already stripped and unique, edges naming node ids, sizes
+    within the limits.  False whenever in doubt (parse_graph then decides)."""
+    if type(graph) is not Graph or type(graph.title) is not str:
+        return False
+    nodes, edges = graph.nodes, graph.edges
+    if type(nodes) is not list or type(edges) is not list:
+        return False
+    if not 0 < len(nodes) <= MAX_NODES or len(edges) > MAX_EDGES:
+        return False
+    ids: set[str] = set()
+    for n in nodes:
+        if type(n) is not Node:
+            return False
+        nid, label, group = n.id, n.label, n.group
+        if type(nid) is not str or not nid or nid != nid.strip() or nid in ids:
+            return False
+        if type(label) is not str or not 0 < len(" ".join(label.split())) <= MAX_LABEL:
+            return False
+        # a NodeKind dumps to its value, which is also its member name (and no alias)
+        if type(n.kind) is not NodeKind or not (group is None or type(group) is str):
+            return False
+        if type(n.bottleneck) is not bool or type(n.scaling) is not bool:
+            return False
+        ids.add(nid)
+    for e in edges:
+        if type(e) is not Edge:
+            return False
+        src, dst, label = e.source, e.target, e.label
+        if type(src) is not str or type(dst) is not str or src not in ids or dst not in ids or src == dst:
+            return False
+        if type(label) is not str or len(" ".join(label.split())) > MAX_EDGE_LABEL:
+            return False
+        if e.style not in ("sync", "async"):
+            return False
+    return True
 
 
 GRAPH_TOOL: dict = {

@@ -27,6 +27,7 @@ crossing (drawn `┼`, or the vertical glyph when a dashed line is involved).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import textwrap
 import unicodedata
@@ -96,11 +97,18 @@ UNICODE = _Glyphs("─", "│", "┄", "┆", "┌", "┐", "└", "┘", "┼",
 ASCII = _Glyphs("-", "|", ".", ":", "+", "+", "+", "+", "+", "v", "^", "-", "-", "->")
 
 N, S, E, W = 1, 2, 4, 8
+_CELL_KEY = 1 << 20     # canvas cell (y, x) is keyed y * _CELL_KEY + x (pictures are far narrower)
 
 
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    return textwrap.wrap(text, width=max(1, width), break_long_words=True, subsequent_indent=indent,
-                         break_on_hyphens=False) or [""]
+    return list(_wrap_cached(text, width, indent))
+
+
+@functools.lru_cache(maxsize=1024)
+def _wrap_cached(text: str, width: int, indent: str) -> tuple[str, ...]:
+    """textwrap is slow next to the rest of a render, and legends repeat the same lines."""
+    return tuple(textwrap.wrap(text, width=max(1, width), break_long_words=True, subsequent_indent=indent,
+                               break_on_hyphens=False) or [""])
 
 
 def _clean(s: str, ascii_only: bool) -> str:
@@ -129,11 +137,19 @@ def _clean(s: str, ascii_only: bool) -> str:
 
 
 def _clean_graph(graph: Graph, ascii_only: bool) -> Graph:
+    """The graph with every text _clean; nodes and edges already clean are reused, not copied
+    (usually all of them: model copies cost more than the rest of a small render)."""
     def c(x: str) -> str:
         return _clean(x, ascii_only)
-    nodes = [n.model_copy(update={"label": c(n.label) or "?", "group": c(n.group) if n.group else n.group})
-             for n in graph.nodes]
-    edges = [e.model_copy(update={"label": c(e.label)}) for e in graph.edges]
+    nodes = []
+    for n in graph.nodes:
+        label, group = c(n.label) or "?", c(n.group) if n.group else n.group
+        nodes.append(n if label == n.label and group == n.group
+                     else n.model_copy(update={"label": label, "group": group}))
+    edges = []
+    for e in graph.edges:
+        label = c(e.label)
+        edges.append(e if label == e.label else e.model_copy(update={"label": label}))
     return graph.model_copy(update={"title": c(graph.title), "nodes": nodes, "edges": edges})
 
 
@@ -149,18 +165,20 @@ def node_text(node, marked: bool = False) -> str:
 
 
 class _Item:
-    __slots__ = ("key", "node", "edge", "w", "h", "x", "y", "lines", "ups", "downs", "pos",
-                 "in_port", "out_port", "text", "group")
+    __slots__ = ("key", "node", "edge", "is_box", "w", "h", "x", "y", "lines", "cw", "ups", "downs", "pos",
+                 "in_port", "out_port", "text", "group", "above", "below")
 
     def __init__(self, key, node=None, edge=None):
         self.key = key
         self.node = node      # node id for boxes
         self.edge = edge      # edge index for dummies
+        self.is_box = node is not None   # a plain attribute: read in every hot loop
         self.w = 2
         self.h = 3
         self.x = 0
         self.y = 0
-        self.lines: list[str] = []
+        self.lines: tuple[str, ...] = ()
+        self.cw = 0           # widest label line
         self.ups: list[_Link] = []
         self.downs: list[_Link] = []
         self.pos = 0
@@ -168,10 +186,9 @@ class _Item:
         self.out_port = None
         self.text = ""
         self.group = None
-
-    @property
-    def is_box(self) -> bool:
-        return self.node is not None
+        # the items at the other end of `ups` / `downs`, filled in once the rows are built
+        self.above: list[_Item] = []
+        self.below: list[_Item] = []
 
     @property
     def center(self) -> float:
@@ -246,17 +263,29 @@ def _layers(ids, dag, min_layer) -> dict[str, int]:
     return layer
 
 
-def _crossings(rows) -> int:
+def _crossings(channels) -> int:
+    """Pairs of links that cross; `channels` holds each channel's links as (upper, lower) items.
+
+    Two links cross when their ends are in opposite orders above and below.  Sorted by
+    their upper ends, that is an inversion among the lower ends, counted with bisect."""
     total = 0
-    for row in rows:
-        ls = [(lk.up.pos, lk.low.pos) for it in row for lk in it.downs]
-        for i in range(len(ls)):
-            a1, b1 = ls[i]
-            for j in range(i + 1, len(ls)):
-                a2, b2 = ls[j]
-                if (a1 - a2) * (b1 - b2) < 0:
-                    total += 1
+    for links in channels:
+        below: list[int] = []
+        for _, b in sorted([(u.pos, lo.pos) for u, lo in links]):
+            total += len(below) - bisect.bisect_right(below, b)
+            bisect.insort(below, b)
     return total
+
+
+def _by_above(it: _Item):
+    """Barycenter sort key from the row above (items without links keep their place)."""
+    nb = it.above
+    return (sum(o.pos for o in nb) / len(nb) if nb else it.pos), it.pos
+
+
+def _by_below(it: _Item):
+    nb = it.below
+    return (sum(o.pos for o in nb) / len(nb) if nb else it.pos), it.pos
 
 
 def _order(rows) -> None:
@@ -265,25 +294,30 @@ def _order(rows) -> None:
             for p, it in enumerate(row):
                 it.pos = p
 
+    channels = [[(it, o) for it in row for o in it.below] for row in rows]
     setpos()
-    best = _crossings(rows)
+    best = _crossings(channels)
     best_rows = [list(r) for r in rows]
     for _ in range(4):
-        for rng, attr, other in ((range(1, len(rows)), "ups", "up"), (range(len(rows) - 2, -1, -1), "downs", "low")):
+        moved_any = False
+        for rng, key in ((range(1, len(rows)), _by_above), (range(len(rows) - 2, -1, -1), _by_below)):
+            moved = False
             for i in rng:
                 row = rows[i]
-
-                def bary(it, attr=attr, other=other):
-                    ls = getattr(it, attr)
-                    if not ls:
-                        return it.pos
-                    return sum(getattr(lk, other).pos for lk in ls) / len(ls)
-                row.sort(key=lambda it: (bary(it), it.pos))
-                for p, it in enumerate(row):
-                    it.pos = p
-            c = _crossings(rows)
+                before = row[:]
+                row.sort(key=key)
+                if row != before:
+                    moved = True
+                    for p, it in enumerate(row):
+                        it.pos = p
+            if not moved:
+                continue        # same order, same crossings: nothing to compare
+            moved_any = True
+            c = _crossings(channels)
             if c < best:
                 best, best_rows = c, [list(r) for r in rows]
+        if not moved_any:
+            break               # a fixed point: further sweeps would change nothing either
     rows[:] = best_rows
     setpos()
     # boxes of one group side by side, where that costs no extra crossings
@@ -305,32 +339,43 @@ def _order(rows) -> None:
         old = list(row)
         row[:] = new
         setpos()
-        if _crossings(rows) > best:
+        if _crossings(channels) > best:
             row[:] = old
             setpos()
 
 
-def _gap(a: _Item, b: _Item) -> int:
-    if a.is_box and b.is_box:
-        return _GAP_BOX
-    return _GAP_DUMMY if a.is_box or b.is_box else 0
+# _GAP[a.is_box][b.is_box]: blank columns between neighbours a, b in a row
+_GAP = ((0, _GAP_DUMMY), (_GAP_DUMMY, _GAP_BOX))
+
+
+def _gaps(row) -> list[int]:
+    """Gap before each item of the row (0 before the first)."""
+    return [0] + [_GAP[a.is_box][b.is_box] for a, b in zip(row, row[1:])]
 
 
 def _row_width(row) -> int:
-    return sum(it.w for it in row) + sum(_gap(a, b) for a, b in zip(row, row[1:]))
+    return sum(it.w for it in row) + sum(_gaps(row))
 
 
 @functools.lru_cache(maxsize=4096)
-def _wrap_box(text: str, cw: int, breaks: bool) -> tuple[str, ...]:
-    return tuple(textwrap.wrap(text, width=max(1, cw), break_long_words=breaks,
-                               break_on_hyphens=False) or [""])
+def _wrap_box(text: str, cw: int, breaks: bool) -> tuple[tuple[str, ...], int]:
+    """Label lines for content width `cw`, and the widest line (cached: the fitting loops ask
+    for the same few labels and widths over and over)."""
+    lines = tuple(textwrap.wrap(text, width=max(1, cw), break_long_words=breaks,
+                                break_on_hyphens=False) or [""])
+    return lines, max(len(s) for s in lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def _longest_word(text: str) -> int:
+    return max(len(w) for w in text.split())
 
 
 def _size_box(it: _Item, cw: int, breaks: bool = True) -> None:
-    lines = _wrap_box(it.text, cw, breaks)
+    lines, it.cw = _wrap_box(it.text, cw, breaks)
     deg = max(len(it.ups), len(it.downs))
-    it.lines = list(lines)
-    it.w = max(max(len(s) for s in lines) + 4, 2 * deg + 3, 5)
+    it.lines = lines
+    it.w = max(it.cw + 4, 2 * deg + 3, 5)
     it.h = len(lines) + 2
 
 
@@ -342,33 +387,42 @@ def _fit_row(row, width: int, breaks: bool) -> bool:
     for it in boxes:
         _size_box(it, _CONTENT_MAX, breaks=True)
     total = _row_width(row)
+    if total <= width:
+        return True
+    # a box can shrink while its label can (floor) and its ports leave room (label width
+    # cw + 4 must stay >= 2 * deg + 3); both limits are fixed for the row, so work them out once
+    limits = [(it, max(_CONTENT_MIN if breaks else max(_CONTENT_MIN, _longest_word(it.text)),
+                       2 * max(len(it.ups), len(it.downs)) - 1)) for it in boxes]
     while total > width:
         best = None
-        for it in boxes:
-            cur = max(len(s) for s in it.lines)
-            floor = _CONTENT_MIN if breaks else max(_CONTENT_MIN, max(len(w) for w in it.text.split()))
-            if cur - 1 < floor:
-                continue
-            deg = max(len(it.ups), len(it.downs))
-            if cur - 1 + 4 < 2 * deg + 3:      # width held by its ports, not its label
+        for it, lim in limits:
+            if it.cw - 1 < lim:
                 continue
             if best is None or it.w >= best.w:
                 best = it
         if best is None:
             break
         before = best.w
-        _size_box(best, max(len(s) for s in best.lines) - 1, breaks=breaks)
+        _size_box(best, best.cw - 1, breaks=breaks)
         total -= before - best.w
     return total <= width
 
 
-def _place(row, desired, canvas) -> None:
-    xs = [min(max(0, round(d)), canvas - it.w) for it, d in zip(row, desired)]
+def _place(row, desired, canvas, gaps=None) -> None:
+    """Put the row's items as near `desired` as the gaps allow; `gaps` as from _gaps(row)."""
+    if gaps is None:
+        gaps = _gaps(row)
+    ws = [it.w for it in row]
+    xs = [min(max(0, round(d)), canvas - w) for w, d in zip(ws, desired)]
     for j in range(1, len(row)):
-        xs[j] = max(xs[j], xs[j - 1] + row[j - 1].w + _gap(row[j - 1], row[j]))
-    xs[-1] = min(xs[-1], canvas - row[-1].w)
+        lo = xs[j - 1] + ws[j - 1] + gaps[j]
+        if xs[j] < lo:
+            xs[j] = lo
+    xs[-1] = min(xs[-1], canvas - ws[-1])
     for j in range(len(row) - 2, -1, -1):
-        xs[j] = min(xs[j], xs[j + 1] - _gap(row[j], row[j + 1]) - row[j].w)
+        hi = xs[j + 1] - gaps[j + 1] - ws[j]
+        if xs[j] > hi:
+            xs[j] = hi
     for it, x in zip(row, xs):
         it.x = x
 
@@ -380,11 +434,42 @@ def _spread(cands: list[int], k: int) -> list[int]:
     return [cands[min(m - 1, int((i + 0.5) * m / k))] for i in range(k)]
 
 
+# A line piece in a cell is an int: the directions the line leaves the cell in (N|S|E|W),
+# plus the line's style class (ints, unlike tuples, cost the garbage collector nothing).
+_SYNC, _ASYNC, _OTHER = 0, 16, 32     # style "sync", "async", anything else (drawn like sync)
+_DIRS = 15
+
+
+def _style_bits(style: str) -> int:
+    return _SYNC if style == "sync" else _ASYNC if style == "async" else _OTHER
+
+
+@functools.lru_cache(maxsize=None)
+def _line_glyphs(g: _Glyphs) -> dict[int, str]:
+    """Glyph of a cell crossed by one line, by its piece."""
+    out = {}
+    for bits in (_SYNC, _ASYNC, _OTHER):
+        a = bits == _ASYNC
+        out.update({(N | S) + bits: g.av if a else g.v, (E | W) + bits: g.ah if a else g.h,
+                    (S | E) + bits: g.tl, (S | W) + bits: g.tr, (N | E) + bits: g.bl, (N | W) + bits: g.br})
+    return out
+
+
 class _Canvas:
-    def __init__(self):
-        self.rows: list[list[str | None]] = []      # None: nothing drawn there
-        self.conn: dict[tuple[int, int], list[tuple[int, str]]] = {}
-        self.labels: set[tuple[int, int]] = set()
+    """Rows of cells (None: nothing drawn there), plus line pieces recorded per cell until resolve().
+
+    A cell's key in `conn` is the int y * _CELL_KEY + x, not a (y, x) tuple: a render records
+    about a thousand line cells, and a tuple and a list each would mean thousands of short-lived
+    objects for the garbage collector, whose full collections showed as 10-20 ms render spikes."""
+
+    def __init__(self, height: int = 0, width: int = 0):
+        self.rows: list[list[str | None]] = [[None] * width for _ in range(height)]
+        # line pieces (see _SYNC): the first per cell in `conn`, any further ones (crossings,
+        # rare) in `more`
+        self.conn: dict[int, int] = {}
+        self.more: dict[int, list[int]] = {}
+        self.labels: dict[int, set[int]] = {}       # row -> columns holding label text
+        self.open_conn: set[int] = set()            # line cells still showing a space after resolve
 
     def put(self, y: int, x: int, ch: str) -> None:
         rows = self.rows
@@ -405,64 +490,83 @@ class _Canvas:
             r.extend([None] * (end - len(r)))
         r[x:end] = text
 
-    def drawn(self, y: int, x: int) -> bool:
-        return y < len(self.rows) and x < len(self.rows[y]) and self.rows[y][x] is not None
+    def _piece(self, key: int, piece: int) -> None:
+        if key in self.conn:
+            self.more.setdefault(key, []).append(piece)
+        else:
+            self.conn[key] = piece
 
-    def get(self, y: int, x: int) -> str:
-        if y < len(self.rows) and x < len(self.rows[y]):
-            return self.rows[y][x] or " "
-        return " "
-
-    def blank(self, y: int, x: int) -> bool:
-        return self.get(y, x) == " " and (y, x) not in self.conn
-
-    def line(self, cells: list[tuple[int, int]], style: str) -> None:
-        """A polyline through adjacent cells; open at both ends (enters from N, leaves to S)."""
-        dirs = [0] * len(cells)
-        for i, ((y1, x1), (y2, x2)) in enumerate(zip(cells, cells[1:])):
-            if y2 == y1 + 1:
-                dirs[i] |= S
-                dirs[i + 1] |= N
-            elif y2 == y1 - 1:
-                dirs[i] |= N
-                dirs[i + 1] |= S
-            elif x2 == x1 + 1:
-                dirs[i] |= E
-                dirs[i + 1] |= W
+    def vline(self, x: int, y0: int, y1: int, style: str) -> None:
+        """A line down column x through rows y0..y1, open at both ends."""
+        conn = self.conn
+        piece = N | S | _style_bits(style)
+        for key in range(y0 * _CELL_KEY + x, y1 * _CELL_KEY + x + 1, _CELL_KEY):
+            if key in conn:
+                self.more.setdefault(key, []).append(piece)
             else:
-                dirs[i] |= W
-                dirs[i + 1] |= E
-        dirs[0] |= N
-        dirs[-1] |= S
-        for c, d in zip(cells, dirs):
-            self.conn.setdefault(c, []).append((d, style))
+                conn[key] = piece
+
+    def turn(self, y: int, x0: int, x1: int, style: str) -> None:
+        """A line coming down into (y, x0), along row y, leaving (y, x1) downwards."""
+        base = y * _CELL_KEY
+        bits = _style_bits(style)
+        if x0 == x1:
+            self._piece(base + x0, N | S | bits)
+            return
+        on, back = (E, W) if x1 > x0 else (W, E)
+        self._piece(base + x0, N | on | bits)
+        conn = self.conn
+        piece = E | W | bits
+        step = 1 if x1 > x0 else -1
+        for key in range(base + x0 + step, base + x1, step):
+            if key in conn:
+                self.more.setdefault(key, []).append(piece)
+            else:
+                conn[key] = piece
+        self._piece(base + x1, back | S | bits)
 
     def resolve(self, g: _Glyphs) -> None:
-        for (y, x), parts in self.conn.items():
-            if self.drawn(y, x):
-                continue   # arrowhead or border port already there
-            if len(parts) == 1:
-                d, st = parts[0]
-                a = st == "async"
-                ch = {N | S: g.av if a else g.v, E | W: g.ah if a else g.h,
-                      S | E: g.tl, S | W: g.tr, N | E: g.bl, N | W: g.br}[d]
+        """Draw every line cell not drawn yet (arrowheads and border ports win).
+
+        Afterwards every line cell holds a character; the few that hold a space are kept in
+        `open_conn`, so label placement can test blank cells on the rows alone."""
+        single = _line_glyphs(g)
+        rows = self.rows
+        nrows = len(rows)
+        more = self.more
+        for key, piece in self.conn.items():
+            y, x = divmod(key, _CELL_KEY)
+            row = rows[y] if y < nrows else ()
+            inside = x < len(row)
+            if inside:
+                cur = row[x]
+                if cur is not None:
+                    if cur == " ":
+                        self.open_conn.add(key)
+                    continue   # arrowhead or border port already there
+            if key not in more:
+                ch = single[piece]
             else:
-                vert = [st for d, st in parts if d == N | S]
-                if all(st == "sync" for _, st in parts):
+                parts = [piece] + more[key]
+                vert = [p - (p & _DIRS) for p in parts if p & _DIRS == N | S]
+                if all(p - (p & _DIRS) == _SYNC for p in parts):
                     ch = g.cross if g is UNICODE else g.v
                 else:
-                    ch = g.av if vert and vert[0] == "async" else g.v
-            self.put(y, x, ch)
+                    ch = g.av if vert and vert[0] == _ASYNC else g.v
+            if inside:
+                row[x] = ch
+            else:
+                self.put(y, x, ch)
 
     def text(self) -> list[str]:
-        return ["".join(ch or " " for ch in r).rstrip() for r in self.rows]
+        return ["".join([" " if ch is None else ch for ch in r]).rstrip() for r in self.rows]
 
 
 def _draw_box(cv: _Canvas, it: _Item, g: _Glyphs) -> None:
     x, y, w, h = it.x, it.y, it.w, it.h
     inner = w - 2
     cv.put_row(y, x, g.tl + g.h * inner + g.tr)
-    content = it.lines + [""] * (h - 2 - len(it.lines))
+    content = it.lines + ("",) * (h - 2 - len(it.lines))
     for j, s in enumerate(content):
         left = (inner - len(s)) // 2
         cv.put_row(y + 1 + j, x, g.v + (" " * left + s).ljust(inner) + g.v)
@@ -518,7 +622,6 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     if rows is None:
         return _render_list(graph, g, width, texts, changes, marked, layout)
 
-    cv = _Canvas()
     canvas = max(_row_width(r) for r in rows)
     _position(rows, canvas)
     # spare width: a left margin, so labels fit beside lines on both sides
@@ -552,6 +655,9 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
             channels.append((y, ch))
             y += ch
 
+    # every row of the picture, and each as wide as anything drawn in it gets (the tallest box
+    # of the last band reaches the bottom), so drawing never has to grow the canvas
+    cv = _Canvas(y, max(canvas, width))
     for row in rows:
         for it in row:
             if it.is_box:
@@ -566,10 +672,11 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
             a, b = it.in_port, it.out_port
             style = edges[it.edge].style
             if a == b:
-                cells = [(r, a) for r in range(top, bot + 1)]
+                cv.vline(a, top, bot, style)
             else:
-                cells = [(top, a), (top + 1, a), (top + 1, b)] + [(r, b) for r in range(top + 2, bot + 1)]
-            cv.line(cells, style)
+                cv.vline(a, top, top, style)
+                cv.turn(top + 1, a, b, style)
+                cv.vline(b, top + 2, bot, style)
     # channel links
     for i in range(len(rows) - 1):
         cy, chh = channels[i]
@@ -578,14 +685,13 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
             y0 = up.y + up.h if up.is_box else cy
             y1 = cy + chh - 1
             if lk.track is None:
-                cells = [(r, lk.s) for r in range(y0, y1 + 1)]
+                cv.vline(lk.s, y0, y1, lk.style)
             else:
+                # down to its track row, along it, down to the lower box
                 tr = cy + 1 + lk.track
-                cells = [(r, lk.s) for r in range(y0, tr + 1)]
-                step = 1 if lk.t > lk.s else -1
-                cells += [(tr, c) for c in range(lk.s + step, lk.t + step, step)] if lk.t != lk.s else []
-                cells += [(r, lk.t) for r in range(tr + 1, y1 + 1)]
-            cv.line(cells, lk.style)
+                cv.vline(lk.s, y0, tr - 1, lk.style)
+                cv.turn(tr, lk.s, lk.t, lk.style)
+                cv.vline(lk.t, tr + 1, y1, lk.style)
             if lk.first and not lk.rev:
                 cv.put(up.y + up.h - 1, lk.s, g.port_down)
             if lk.first and lk.rev:
@@ -625,12 +731,11 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     layout.inline_labels = sorted(i for k in layout.inline_labels for i in origin[k] if graph.edges[i].label)
 
     # drop track rows that ended up holding only straight vertical runs (no turn, no label)
-    verticals = {g.v, g.av}
+    plain = {None, " ", g.v, g.av}
     dead = set()
     for cy, chh in channels:
         for y in range(cy + 1, cy + chh - 1):
-            row = cv.rows[y] if y < len(cv.rows) else []
-            if all(ch is None or ch == " " or ch in verticals for ch in row):
+            if y >= len(cv.rows) or plain.issuperset(cv.rows[y]):
                 dead.add(y)
     if dead:
         cv.rows = [r for y, r in enumerate(cv.rows) if y not in dead]
@@ -651,6 +756,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
             text = f"{tags.get(k, '')}{nodes[e.source].label} {g.arrow} {nodes[e.target].label}: {e.label}"
             lines += _wrap(text, width, "    ")
     lines += _group_lines(graph, width)
+    _release(rows)
     used_back = any(r for r in rev)
     legend = _legend(graph, g, marked, back=used_back, list_mode=False, width=width)
     return RenderedDiagram("\n".join(lines), legend, changes), layout
@@ -661,20 +767,38 @@ def _fit_layers(ids, edges, dag, rev, texts, groups, layer, width, succ, npred, 
     skip = 0
     ordered = False   # row widths hardly depend on order: order only once the layering fits
     for _attempt in range(8 * len(ids) + 8):
-        rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered,
-                                            skip=0 if ordered else skip)
+        rows = _build_rows(ids, edges, dag, rev, texts, groups, layer)
+        if ordered:
+            _order(rows)
+        widths_ok, bump = _fit_rows(rows, width, skip=0 if ordered else skip)
         if bump is not None:
             skip = bump[1]    # rows above a split are unchanged: no need to re-fit them
         if widths_ok and not ordered:
+            # the layering fits: order these same rows and fit them again (gaps depend on the order;
+            # _fit_row sizes every box afresh, so nothing from the unordered fit carries over)
             ordered = True
-            rows, widths_ok, bump = _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered)
+            _order(rows)
+            widths_ok, bump = _fit_rows(rows, width)
         if widths_ok:
             return rows
+        est = _row_estimates(rows, minw)
+        _release(rows)      # the next attempt builds its own rows
         if bump is None:
             return None
         moved, at = bump
-        _move_down(moved, at, layer, dag, succ, npred, minw, _row_estimates(rows, minw), len(rows), width)
+        _move_down(moved, at, layer, dag, succ, npred, minw, est, len(rows), width)
     return None
+
+
+def _release(rows) -> None:
+    """Break the item <-> link cycles of rows no longer needed.
+
+    Items list their links and links name their items, so without this every render would
+    leave hundreds of objects that only the cyclic garbage collector can free; its collections
+    (a full one can take 10-20 ms) then land in the middle of later renders."""
+    for row in rows:
+        for it in row:
+            it.ups = it.downs = it.above = it.below = ()
 
 
 def _move_down(moved, at, layer, dag, succ, npred, minw, est, nrows, width) -> None:
@@ -756,8 +880,8 @@ def _merge_parallel(edges):
     return merged, origin
 
 
-def _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered=True, skip=0):
-    """Rows of items for the given layering; (rows, fits, (node to move down, its layer) or None)."""
+def _build_rows(ids, edges, dag, rev, texts, groups, layer):
+    """Rows of items for the given layering (boxes, then pass-through dummies), linked along the edges."""
     nl = max(layer.values()) + 1
     rows: list[list[_Item]] = [[] for _ in range(nl)]
     items: dict[str, _Item] = {}
@@ -778,9 +902,14 @@ def _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered=True,
         for j in range(n):
             lk = _Link(chain[j], chain[j + 1], k, j == 0, j == n - 1, rev[k], edges[k].style)
             chain[j].downs.append(lk)
+            chain[j].below.append(chain[j + 1])
             chain[j + 1].ups.append(lk)
-    if ordered:
-        _order(rows)
+            chain[j + 1].above.append(chain[j])
+    return rows
+
+
+def _fit_rows(rows, width, skip=0):
+    """Fit rows `skip`.. into `width`: (fits, (nodes to move down, their row) or None)."""
     for L, row in enumerate(rows):
         if L < skip:
             continue
@@ -790,7 +919,7 @@ def _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered=True,
         if len(boxes) <= 1:
             if _fit_row(row, width, breaks=True):
                 continue
-            return rows, False, None
+            return False, None
         # move down the boxes that add the fewest pass-through lines (rightmost on ties)
         # until what stays would fit
         cands = sorted(reversed(boxes), key=lambda it: (len(it.ups), len(it.downs)))
@@ -801,42 +930,47 @@ def _build_rows(ids, edges, dag, rev, texts, groups, layer, width, ordered=True,
             need -= it.w + _GAP_BOX - len(it.ups) * _DUMMY_COST
             if need <= width:
                 break
-        return rows, False, (moved, L)
-    return rows, True, None
+        return False, (moved, L)
+    return True, None
 
 
 def _position(rows, canvas: int) -> None:
-    for row in rows:
-        w = _row_width(row)
-        x = (canvas - w) // 2
-        for it in row:
+    # row order and box sizes are final here: the gaps never change, work them out once
+    row_gaps = [_gaps(row) for row in rows]
+    for row, gaps in zip(rows, row_gaps):
+        x = (canvas - sum(it.w for it in row) - sum(gaps)) // 2
+        for it, gap in zip(row, gaps):
+            x += gap
             it.x = x
-            x += it.w + (_gap(it, row[row.index(it) + 1]) if it is not row[-1] else 0)
+            x += it.w
 
-    def sweep(rng, attr, other):
+    def sweep(rng, attr):
+        # each item towards the mean centre of its neighbours in the row above (or below)
         for i in rng:
             row = rows[i]
             desired = []
             for it in row:
-                ls = getattr(it, attr)
-                if ls:
-                    c = sum(getattr(lk, other).center for lk in ls) / len(ls)
+                nb = getattr(it, attr)
+                if nb:
+                    c = sum(o.x + (o.w - 1) / 2 for o in nb) / len(nb)
                     desired.append(c - (it.w - 1) / 2)
                 else:
                     desired.append(it.x)
-            _place(row, desired, canvas)
+            _place(row, desired, canvas, row_gaps[i])
 
     n = len(rows)
     for _ in range(3):
-        sweep(range(1, n), "ups", "up")
-        sweep(range(n - 2, -1, -1), "downs", "low")
-    sweep(range(1, n), "ups", "up")
+        sweep(range(1, n), "above")
+        sweep(range(n - 2, -1, -1), "below")
+    sweep(range(1, n), "above")
 
 
-def _cands(it: _Item) -> list[int]:
+def _span(it: _Item) -> tuple[int, int]:
+    """First and last column where a line may meet the item: inside a box's border, or either
+    of a pass-through line's two columns."""
     if it.is_box:
-        return list(range(it.x + 1, it.x + it.w - 1))
-    return [it.x, it.x + 1]
+        return it.x + 1, it.x + it.w - 2
+    return it.x, it.x + 1
 
 
 def _assign_ports(upper, lower, links) -> None:
@@ -845,8 +979,10 @@ def _assign_ports(upper, lower, links) -> None:
     left_up = {id(it): len(it.downs) for it in upper}
     left_low = {id(it): len(it.ups) for it in lower}
 
-    def parity_free(it, used, parity, extra=None):
-        return [c for c in _cands(it) if c % 2 == parity and c not in used and c != extra]
+    def parity_free(it, used, parity):
+        first, last = _span(it)
+        first += (first - parity) % 2
+        return [c for c in range(first, last + 1, 2) if c not in used]
 
     def roomy(cols, used, k):
         """Prefer columns not right next to a port already taken (easier to tell lines apart)."""
@@ -856,16 +992,20 @@ def _assign_ports(upper, lower, links) -> None:
     # straight drops where possible, keeping enough parity columns for the rest
     for lk in sorted(links, key=lambda lk: (abs(lk.up.center - lk.low.center), lk.edge)):
         u, lo = lk.up, lk.low
-        common = sorted(set(c for c in _cands(u) if c not in used_up)
-                        & set(c for c in _cands(lo) if c not in used_low))
+        (a1, a2), (b1, b2) = _span(u), _span(lo)
+        common = [c for c in range(max(a1, b1), min(a2, b2) + 1) if c not in used_up and c not in used_low]
         if not common:
             continue
         mid = (u.center + lo.center) / 2
+        # taking column c leaves one free column fewer of c's parity: out-ports (even) above,
+        # in-ports (odd) below must still cover the item's other links
+        free_up, need_up = len(parity_free(u, used_up, 0)), left_up[id(u)] - 1
+        free_low, need_low = len(parity_free(lo, used_low, 1)), left_low[id(lo)] - 1
         for c in sorted(common, key=lambda c: (c - 1 in used_up or c + 1 in used_up or c - 1 in used_low
                                                or c + 1 in used_low, abs(c - mid), c)):
-            if len(parity_free(u, used_up, 0, c)) < left_up[id(u)] - 1:
+            if free_up - (c % 2 == 0) < need_up:
                 continue
-            if len(parity_free(lo, used_low, 1, c)) < left_low[id(lo)] - 1:
+            if free_low - (c % 2 == 1) < need_low:
                 continue
             lk.s = lk.t = c
             used_up.add(c)
@@ -875,6 +1015,8 @@ def _assign_ports(upper, lower, links) -> None:
             break
     for it in upper:
         rest = [lk for lk in it.downs if lk.s is None]
+        if not rest:
+            continue
         rest.sort(key=lambda lk: (lk.low.center, lk.low.pos, lk.edge))
         # free ports left to right, in the left-to-right order of the targets
         cols = _spread(roomy(parity_free(it, used_up, 0), used_up, len(rest)), len(rest))
@@ -883,6 +1025,8 @@ def _assign_ports(upper, lower, links) -> None:
             used_up.add(c)
     for it in lower:
         rest = [lk for lk in it.ups if lk.t is None]
+        if not rest:
+            continue
         rest.sort(key=lambda lk: (lk.s, lk.edge))
         cols = _spread(roomy(parity_free(it, used_low, 1), used_low, len(rest)), len(rest))
         for lk, c in zip(rest, cols):
@@ -895,16 +1039,10 @@ def _assign_ports(upper, lower, links) -> None:
             lk.low.in_port = lk.t
 
 
-def _cost(a: _Link, b: _Link) -> int:
-    """Crossings added when a's track is above b's track."""
-    c = 0
-    lo, hi = min(b.s, b.t), max(b.s, b.t)
-    if lo < a.t < hi:
-        c += 1
-    lo, hi = min(a.s, a.t), max(a.s, a.t)
-    if lo < b.s < hi:
-        c += 1
-    return c
+def _cost(a, b) -> int:
+    """Crossings added when a's track is above b's track; a, b are (s, t, min, max) of a link:
+    a's drop to t crosses b's track, b's drop from s crosses a's track."""
+    return (b[2] < a[1] < b[3]) + (a[2] < b[0] < a[3])
 
 
 def _assign_tracks(links, edges) -> int:
@@ -915,38 +1053,48 @@ def _assign_tracks(links, edges) -> int:
         if lk.s != lk.t or lk.labelled:
             tracked.append(lk)
     tracked.sort(key=lambda lk: (lk.t < lk.s, lk.s if lk.t >= lk.s else -lk.s, lk.edge))
+    spans = [(lk.s, lk.t, min(lk.s, lk.t), max(lk.s, lk.t), lk) for lk in tracked]
     improved = True
     passes = 0
     while improved and passes < 50:
         improved = False
         passes += 1
-        for i in range(len(tracked) - 1):
-            a, b = tracked[i], tracked[i + 1]
+        for i in range(len(spans) - 1):
+            a, b = spans[i], spans[i + 1]
             if _cost(b, a) < _cost(a, b):
-                tracked[i], tracked[i + 1] = b, a
+                spans[i], spans[i + 1] = b, a
                 improved = True
-    for k, lk in enumerate(tracked):
-        lk.track = k
-    return len(tracked)
+    for k, span in enumerate(spans):
+        span[4].track = k
+    return len(spans)
 
 
-def _label_fits(cv: _Canvas, y: int, x0: int, n: int, width: int, own: set) -> bool:
+def _label_fits(cv: _Canvas, y: int, x0: int, n: int, width: int) -> bool:
+    """Room for n label characters at row y from column x0, with a blank cell either side
+    (only asked after cv.resolve, so blank cells can be read off the rows)."""
     if x0 < 0 or x0 + n > width:
         return False
-    if not all(cv.blank(y, x) for x in range(x0 - 1, x0 + n + 1) if 0 <= x < width):
+    lo, hi = max(0, x0 - 1), min(width, x0 + n + 1)
+    if y < len(cv.rows):
+        seg = cv.rows[y][lo:hi]
+        if seg.count(None) + seg.count(" ") != len(seg):
+            return False
+    if cv.open_conn and not cv.open_conn.isdisjoint(range(y * _CELL_KEY + lo, y * _CELL_KEY + hi)):
         return False
     # keep labels of different edges apart: not on the same row nearby, not stacked above/below
-    if any((y, x) in cv.labels and (y, x) not in own for x in range(x0 - 3, x0 + n + 3)):
+    near = cv.labels.get(y)
+    if near and not near.isdisjoint(range(x0 - 3, x0 + n + 3)):
         return False
-    return not any((yy, x) in cv.labels and (yy, x) not in own
-                   for yy in (y - 1, y + 1) for x in range(x0 - 1, x0 + n + 1))
+    for yy in (y - 1, y + 1):
+        near = cv.labels.get(yy)
+        if near and not near.isdisjoint(range(x0 - 1, x0 + n + 1)):
+            return False
+    return True
 
 
-def _put_label(cv: _Canvas, y: int, x0: int, text: str, own: set) -> None:
-    for k, ch in enumerate(text):
-        cv.put(y, x0 + k, ch)
-        cv.labels.add((y, x0 + k))
-        own.add((y, x0 + k))
+def _put_label(cv: _Canvas, y: int, x0: int, text: str) -> None:
+    cv.put_row(y, x0, text)
+    cv.labels.setdefault(y, set()).update(range(x0, x0 + len(text)))
 
 
 def _split_label(label: str) -> tuple[str, str] | None:
@@ -964,8 +1112,8 @@ def _place_label(cv: _Canvas, tries, label: str, width: int) -> bool:
     n = len(label)
     for y, col in tries:
         for x0 in (col + 2, col - 1 - n):
-            if _label_fits(cv, y, x0, n, width, set()):
-                _put_label(cv, y, x0, label, set())
+            if _label_fits(cv, y, x0, n, width):
+                _put_label(cv, y, x0, label)
                 return True
     parts = _split_label(label)
     if parts is None:
@@ -978,10 +1126,9 @@ def _place_label(cv: _Canvas, tries, label: str, width: int) -> bool:
         for right in (True, False):
             xa = col + 2 if right else col - 1 - len(a)
             xb = col + 2 if right else col - 1 - len(b)
-            if _label_fits(cv, y, xa, len(a), width, set()) and _label_fits(cv, y + 1, xb, len(b), width, set()):
-                own: set = set()
-                _put_label(cv, y, xa, a, own)
-                _put_label(cv, y + 1, xb, b, own)
+            if _label_fits(cv, y, xa, len(a), width) and _label_fits(cv, y + 1, xb, len(b), width):
+                _put_label(cv, y, xa, a)
+                _put_label(cv, y + 1, xb, b)
                 return True
     return False
 
@@ -1001,8 +1148,9 @@ def _group_lines(graph: Graph, width: int) -> list[str]:
 
 def _legend(graph: Graph, g: _Glyphs, marked: set[str], *, back: bool, list_mode: bool, width: int) -> str:
     rows: list[tuple[str, str]] = []
+    kinds = {n.kind for n in graph.nodes if type(n.kind) is NodeKind}
     for k in NodeKind:
-        if any(n.kind is k for n in graph.nodes):
+        if k in kinds:
             o, c = KIND_MARKERS[k]
             desc = KIND_HELP[k] + (" (plain box)" if k is NodeKind.service else "")
             rows.append((f"{o}name{c}", desc))
