@@ -98,6 +98,9 @@ ASCII = _Glyphs("-", "|", ".", ":", "+", "+", "+", "+", "+", "v", "^", "-", "-",
 
 N, S, E, W = 1, 2, 4, 8
 _CELL_KEY = 1 << 20     # canvas cell (y, x) is keyed y * _CELL_KEY + x (pictures are far narrower)
+# A canvas cell nothing was drawn in (shown as a space).  A string, not None, so a row becomes
+# text with C-level join/replace; NUL never gets drawn (_clean drops control characters).
+_EMPTY = "\0"
 
 
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
@@ -263,28 +266,36 @@ def _layers(ids, dag, min_layer) -> dict[str, int]:
     return layer
 
 
-def _crossings(channels) -> int:
-    """Pairs of links that cross; `channels` holds each channel's links as (upper, lower) items.
+def _channel_crossings(links) -> int:
+    """Pairs of links that cross in one channel; `links` as (upper, lower) items.
 
     Two links cross when their ends are in opposite orders above and below.  Sorted by
     their upper ends, that is an inversion among the lower ends, counted with bisect."""
     total = 0
-    for links in channels:
-        below: list[int] = []
-        for _, b in sorted([(u.pos, lo.pos) for u, lo in links]):
-            total += len(below) - bisect.bisect_right(below, b)
-            bisect.insort(below, b)
+    below: list[int] = []
+    for _, b in sorted([(u.pos, lo.pos) for u, lo in links]):
+        total += len(below) - bisect.bisect_right(below, b)
+        bisect.insort(below, b)
     return total
 
 
+def _crossings(channels) -> int:
+    return sum(_channel_crossings(links) for links in channels)
+
+
 def _by_above(it: _Item):
-    """Barycenter sort key from the row above (items without links keep their place)."""
+    """Barycenter sort key from the row above (items without links keep their place; one
+    neighbour, the common case, is its own mean)."""
     nb = it.above
+    if len(nb) == 1:
+        return nb[0].pos, it.pos
     return (sum(o.pos for o in nb) / len(nb) if nb else it.pos), it.pos
 
 
 def _by_below(it: _Item):
     nb = it.below
+    if len(nb) == 1:
+        return nb[0].pos, it.pos
     return (sum(o.pos for o in nb) / len(nb) if nb else it.pos), it.pos
 
 
@@ -296,24 +307,28 @@ def _order(rows) -> None:
 
     channels = [[(it, o) for it in row for o in it.below] for row in rows]
     setpos()
-    best = _crossings(channels)
+    counts = [_channel_crossings(links) for links in channels]   # per channel, kept up to date
+    best = sum(counts)
     best_rows = [list(r) for r in rows]
     for _ in range(4):
         moved_any = False
         for rng, key in ((range(1, len(rows)), _by_above), (range(len(rows) - 2, -1, -1), _by_below)):
-            moved = False
+            stale: set[int] = set()     # channels above and below the rows that changed order
             for i in rng:
                 row = rows[i]
                 before = row[:]
                 row.sort(key=key)
                 if row != before:
-                    moved = True
+                    stale.update((i - 1, i))
                     for p, it in enumerate(row):
                         it.pos = p
-            if not moved:
+            if not stale:
                 continue        # same order, same crossings: nothing to compare
             moved_any = True
-            c = _crossings(channels)
+            for k in stale:
+                if 0 <= k < len(channels):
+                    counts[k] = _channel_crossings(channels[k])
+            c = sum(counts)
             if c < best:
                 best, best_rows = c, [list(r) for r in rows]
         if not moved_any:
@@ -408,12 +423,21 @@ def _fit_row(row, width: int, breaks: bool) -> bool:
     return total <= width
 
 
-def _place(row, desired, canvas, gaps=None) -> None:
-    """Put the row's items as near `desired` as the gaps allow; `gaps` as from _gaps(row)."""
+def _place(row, desired, canvas, gaps=None, ws=None) -> None:
+    """Put the row's items as near `desired` as the gaps allow; `gaps` as from _gaps(row),
+    `ws` the items' widths."""
     if gaps is None:
         gaps = _gaps(row)
-    ws = [it.w for it in row]
-    xs = [min(max(0, round(d)), canvas - w) for w, d in zip(ws, desired)]
+    if ws is None:
+        ws = [it.w for it in row]
+    xs = []
+    for w, d in zip(ws, desired):     # round(d), clamped to [0, canvas - w] (the upper bound wins)
+        x = round(d)
+        if x < 0:
+            x = 0
+        if x > canvas - w:
+            x = canvas - w
+        xs.append(x)
     for j in range(1, len(row)):
         lo = xs[j - 1] + ws[j - 1] + gaps[j]
         if xs[j] < lo:
@@ -456,14 +480,14 @@ def _line_glyphs(g: _Glyphs) -> dict[int, str]:
 
 
 class _Canvas:
-    """Rows of cells (None: nothing drawn there), plus line pieces recorded per cell until resolve().
+    """Rows of cells (_EMPTY: nothing drawn there), plus line pieces recorded per cell until resolve().
 
     A cell's key in `conn` is the int y * _CELL_KEY + x, not a (y, x) tuple: a render records
     about a thousand line cells, and a tuple and a list each would mean thousands of short-lived
     objects for the garbage collector, whose full collections showed as 10-20 ms render spikes."""
 
     def __init__(self, height: int = 0, width: int = 0):
-        self.rows: list[list[str | None]] = [[None] * width for _ in range(height)]
+        self.rows: list[list[str]] = [[_EMPTY] * width for _ in range(height)]
         # line pieces (see _SYNC): the first per cell in `conn`, any further ones (crossings,
         # rare) in `more`
         self.conn: dict[int, int] = {}
@@ -477,7 +501,7 @@ class _Canvas:
             rows.append([])
         r = rows[y]
         if len(r) <= x:
-            r.extend([None] * (x + 1 - len(r)))
+            r.extend([_EMPTY] * (x + 1 - len(r)))
         r[x] = ch
 
     def put_row(self, y: int, x: int, text: str) -> None:
@@ -487,7 +511,7 @@ class _Canvas:
         r = rows[y]
         end = x + len(text)
         if len(r) < end:
-            r.extend([None] * (end - len(r)))
+            r.extend([_EMPTY] * (end - len(r)))
         r[x:end] = text
 
     def _piece(self, key: int, piece: int) -> None:
@@ -540,7 +564,7 @@ class _Canvas:
             inside = x < len(row)
             if inside:
                 cur = row[x]
-                if cur is not None:
+                if cur != _EMPTY:
                     if cur == " ":
                         self.open_conn.add(key)
                     continue   # arrowhead or border port already there
@@ -559,7 +583,7 @@ class _Canvas:
                 self.put(y, x, ch)
 
     def text(self) -> list[str]:
-        return ["".join([" " if ch is None else ch for ch in r]).rstrip() for r in self.rows]
+        return ["".join(r).replace(_EMPTY, " ").rstrip() for r in self.rows]
 
 
 def _draw_box(cv: _Canvas, it: _Item, g: _Glyphs) -> None:
@@ -731,7 +755,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     layout.inline_labels = sorted(i for k in layout.inline_labels for i in origin[k] if graph.edges[i].label)
 
     # drop track rows that ended up holding only straight vertical runs (no turn, no label)
-    plain = {None, " ", g.v, g.av}
+    plain = {_EMPTY, " ", g.v, g.av}
     dead = set()
     for cy, chh in channels:
         for y in range(cy + 1, cy + chh - 1):
@@ -830,14 +854,15 @@ def _prefit_layers(ids, dag, layer, succ, npred, minw, width) -> None:
     for _ in range(4 * len(ids) + 4):
         nl = max(layer.values()) + 1
         boxes: list[list[str]] = [[] for _ in range(nl)]
+        boxw = [0] * nl     # narrowest boxes, a gap after each
         dums = [0] * nl
         for v in ids:
             boxes[layer[v]].append(v)
+            boxw[layer[v]] += minw[v] + _GAP_BOX
         for u, v in dag:
             for L in range(layer[u] + 1, layer[v]):
                 dums[L] += 1
-        est = {L: sum(minw[v] + _GAP_BOX for v in boxes[L]) - _GAP_BOX
-               + _DUMMY_COST * dums[L] + (2 if dums[L] else 0) for L in range(nl)}
+        est = {L: boxw[L] - _GAP_BOX + _DUMMY_COST * dums[L] + (2 if dums[L] else 0) for L in range(nl)}
         bad = next((L for L in range(nl) if est[L] > width and len(boxes[L]) >= 2), None)
         if bad is None:
             return
@@ -944,6 +969,8 @@ def _position(rows, canvas: int) -> None:
             it.x = x
             x += it.w
 
+    row_ws = [[it.w for it in row] for row in rows]
+
     def sweep(rng, attr):
         # each item towards the mean centre of its neighbours in the row above (or below)
         for i in rng:
@@ -951,12 +978,15 @@ def _position(rows, canvas: int) -> None:
             desired = []
             for it in row:
                 nb = getattr(it, attr)
-                if nb:
+                if len(nb) == 1:        # most items: a pass-through line or a single link
+                    o = nb[0]
+                    desired.append(o.x + (o.w - 1) / 2 - (it.w - 1) / 2)
+                elif nb:
                     c = sum(o.x + (o.w - 1) / 2 for o in nb) / len(nb)
                     desired.append(c - (it.w - 1) / 2)
                 else:
                     desired.append(it.x)
-            _place(row, desired, canvas, row_gaps[i])
+            _place(row, desired, canvas, row_gaps[i], row_ws[i])
 
     n = len(rows)
     for _ in range(3):
@@ -993,6 +1023,8 @@ def _assign_ports(upper, lower, links) -> None:
     for lk in sorted(links, key=lambda lk: (abs(lk.up.center - lk.low.center), lk.edge)):
         u, lo = lk.up, lk.low
         (a1, a2), (b1, b2) = _span(u), _span(lo)
+        if max(a1, b1) > min(a2, b2):
+            continue            # not above one another: no straight drop
         common = [c for c in range(max(a1, b1), min(a2, b2) + 1) if c not in used_up and c not in used_low]
         if not common:
             continue
@@ -1077,7 +1109,7 @@ def _label_fits(cv: _Canvas, y: int, x0: int, n: int, width: int) -> bool:
     lo, hi = max(0, x0 - 1), min(width, x0 + n + 1)
     if y < len(cv.rows):
         seg = cv.rows[y][lo:hi]
-        if seg.count(None) + seg.count(" ") != len(seg):
+        if seg.count(_EMPTY) + seg.count(" ") != len(seg):
             return False
     if cv.open_conn and not cv.open_conn.isdisjoint(range(y * _CELL_KEY + lo, y * _CELL_KEY + hi)):
         return False
