@@ -482,9 +482,9 @@ def _line_glyphs(g: _Glyphs) -> dict[int, str]:
 class _Canvas:
     """Rows of cells (_EMPTY: nothing drawn there), plus line pieces recorded per cell until resolve().
 
-    A cell's key in `conn` is the int y * _CELL_KEY + x, not a (y, x) tuple: a render records
-    about a thousand line cells, and a tuple and a list each would mean thousands of short-lived
-    objects for the garbage collector, whose full collections showed as 10-20 ms render spikes."""
+    A cell's key in `conn` is the int y * _CELL_KEY + x and its piece an int, not a (y, x) tuple
+    and a list of tuples: a render records about a thousand line cells, and that would be
+    thousands of objects for the garbage collector to track (see _release for why that matters)."""
 
     def __init__(self, height: int = 0, width: int = 0):
         self.rows: list[list[str]] = [[_EMPTY] * width for _ in range(height)]
