@@ -1030,21 +1030,22 @@ def _assign_ports(upper, lower, links) -> None:
             continue
         mid = (u.center + lo.center) / 2
         # taking column c leaves one free column fewer of c's parity: out-ports (even) above,
-        # in-ports (odd) below must still cover the item's other links
+        # in-ports (odd) below must still cover the item's other links.  That depends on c's
+        # parity alone, so keep the columns of a parity that allows it and take the best of them
         free_up, need_up = len(parity_free(u, used_up, 0)), left_up[id(u)] - 1
         free_low, need_low = len(parity_free(lo, used_low, 1)), left_low[id(lo)] - 1
-        for c in sorted(common, key=lambda c: (c - 1 in used_up or c + 1 in used_up or c - 1 in used_low
-                                               or c + 1 in used_low, abs(c - mid), c)):
-            if free_up - (c % 2 == 0) < need_up:
-                continue
-            if free_low - (c % 2 == 1) < need_low:
-                continue
-            lk.s = lk.t = c
-            used_up.add(c)
-            used_low.add(c)
-            left_up[id(u)] -= 1
-            left_low[id(lo)] -= 1
-            break
+        parity_ok = (free_up - 1 >= need_up and free_low >= need_low,      # even c
+                     free_up >= need_up and free_low - 1 >= need_low)      # odd c
+        common = [c for c in common if parity_ok[c % 2]]
+        if not common:
+            continue
+        c = min(common, key=lambda c: (c - 1 in used_up or c + 1 in used_up or c - 1 in used_low
+                                       or c + 1 in used_low, abs(c - mid), c))
+        lk.s = lk.t = c
+        used_up.add(c)
+        used_low.add(c)
+        left_up[id(u)] -= 1
+        left_low[id(lo)] -= 1
     for it in upper:
         rest = [lk for lk in it.downs if lk.s is None]
         if not rest:
