@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "ib"
     session_ttl_days: float = Field(default=14.0, gt=0)
-    lock_timeout: float = Field(default=600.0, gt=0)
+    lease_seconds: float = Field(default=20.0, gt=0.1, le=600)
+    recover_interval: float = Field(default=5.0, gt=0, le=300)
+    shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     dedupe_ttl: int = Field(default=3600, gt=0)
 
     # --- limits ------------------------------------------------------------

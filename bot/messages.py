@@ -7,9 +7,12 @@ implements; the adapter decides how Markdown, buttons and files look there.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import ThreadRef
 
 
 class Action(StrEnum):
@@ -31,7 +34,8 @@ class Kind(StrEnum):
     QUESTIONS = "questions"   # the restatement plus clarifying questions; the bot then waits
     SECTION = "section"       # one design section
     ANSWER = "answer"         # a discussion reply
-    NOTICE = "notice"         # short status line (answer cut, assumptions taken, ended)
+    NOTICE = "notice"         # short status line (answer cut, assumptions taken)
+    WRAP_UP = "wrap_up"       # the interview has ended
     ERROR = "error"           # something failed; state is unchanged
 
 
@@ -52,12 +56,40 @@ class OutMessage(BaseModel):
     stream_id: str | None = None
 
 
+class DeliveryError(Exception):
+    """An adapter could not deliver a message, even after its own retries.
+
+    Adapters raise it (and nothing else) from `Sink.post`; the engine then
+    keeps the step for *retry* and never records the message as posted.
+    """
+
+
 @runtime_checkable
 class Sink(Protocol):
     """Implemented by every adapter, one instance per thread and turn."""
 
     async def post(self, message: OutMessage) -> None:
-        """Deliver a finished message (replace the preview of `stream_id` if one is shown)."""
+        """Deliver a finished message (replace the preview of `stream_id` if one is shown).
+
+        Raises `DeliveryError` when the platform would not take it."""
 
     async def partial(self, stream_id: str, markdown: str) -> None:
         """The text so far of a message still being written; adapters may throttle or ignore."""
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """What an adapter offers the core for delivery: one per platform, registered with the engine."""
+
+    name: str
+    # Slack has no slash commands inside threads; the core words its hints accordingly.
+    commands_in_threads: bool
+
+    def sink(self, ref: "ThreadRef") -> Sink:
+        """Where messages for this thread go."""
+
+    async def open_thread(self, where: "ThreadRef", title: str, announce: str, event_id: str) -> "ThreadRef":
+        """Open a thread in `where.channel`, showing `announce`; its ref. Raises DeliveryError."""
+
+    async def display_name(self, author_id: str, fallback: str) -> str:
+        """A person's display name (cached by the adapter); `fallback` when unknown."""

@@ -74,6 +74,21 @@ class Pending(BaseModel):
     partial: str = ""   # design text already posted before the failure, so retry only adds what is missing
 
 
+class InFlight(BaseModel):
+    """A turn that posted part of its answer and saved a checkpoint.
+
+    If the process dies, the same inbox event is handled again; the engine
+    sees `event_id` here and continues after what was posted instead of
+    starting over.
+    """
+
+    event_id: str
+    step: Literal["questions", "design", "diagram", "discuss"]
+    partial: str = ""   # the model's text so far (sections already posted are in `sections`)
+    text: str = ""      # discuss: the message being answered, and who wrote it
+    user: str = ""
+
+
 class InterviewState(BaseModel):
     schema_version: int = SCHEMA_VERSION
     ref: ThreadRef
@@ -93,6 +108,7 @@ class InterviewState(BaseModel):
     revisions: int = 0
     ended_notice_sent: bool = False
     pending: Pending | None = None
+    inflight: InFlight | None = None
     usage: Usage = Field(default_factory=Usage)
 
     def touch(self) -> None:

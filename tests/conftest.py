@@ -23,14 +23,14 @@ def redis_url() -> str:
 async def redis_store():
     """A RedisStore under a unique key prefix; only its own keys are removed afterwards."""
     prefix = f"ibtest-{uuid.uuid4().hex[:10]}"
-    store = RedisStore(redis_url(), prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lock_timeout=5, lock_poll=0.01)
+    store = RedisStore(redis_url(), prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lease_ms=3000)
     try:
         await store.ping()
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"Redis at {redis_url()} is not reachable ({exc}); run the tests with scripts/test.sh")
     yield store
-    async for key in store._redis.scan_iter(match=f"{prefix}:*"):
-        await store._redis.delete(key)
+    async for key in store.client.scan_iter(match=f"{prefix}:*"):
+        await store.client.delete(key)
     await store.close()
 
 

@@ -1,0 +1,46 @@
+"""The words people type in a thread (or as a command's text) that mean a command."""
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Word(StrEnum):
+    END = "end"
+    RETRY = "retry"
+    EXPORT = "export"
+    HELP = "help"
+    SKIP = "skip"
+    NONE = "none"   # an ordinary message
+
+
+_PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
+    (Word.HELP, re.compile(r"^\s*/?(help|usage|\?|-h|--help)\s*[?!.]*\s*$", re.I)),
+    (Word.EXPORT, re.compile(r"^\s*/?(export|transcript)\s*[.!]*\s*$", re.I)),
+    (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),
+    (Word.RETRY, re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)),
+    (Word.SKIP, re.compile(
+        r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
+        r"dealer'?s choice|use (sensible )?defaults|idk|not sure)\b", re.I)),
+]
+
+# Typed as the whole text of `/interview` or `/diagram`, these mean the thread command, not a problem.
+THREAD_WORDS = {"end", "stop", "skip", "retry", "quit", "finish", "cancel"}
+
+
+def word_of(text: str) -> Word:
+    for word, pattern in _PATTERNS:
+        if pattern.match(text):
+            return word
+    return Word.NONE
+
+
+def is_help_request(text: str) -> bool:
+    """Command text that asks how to use the bot rather than naming a problem."""
+    t = text.strip().lower()
+    return t in {"help", "?", "-h", "--help", "usage"} or (t.startswith("-") and len(t.split()) == 1)
+
+
+def thread_word(text: str) -> str | None:
+    t = text.strip().lower()
+    return t if t in THREAD_WORDS else None

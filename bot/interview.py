@@ -1,0 +1,382 @@
+"""The interview steps: questions, the sectioned design, a diagram, discussion, the end.
+
+Each step talks to the model, posts through the turn's sink and updates the
+state.  A step that posts several messages (the design) checkpoints the state
+after each one, so a turn cut short by a crash or a shutdown continues after
+the last message posted instead of repeating or skipping anything.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from . import texts
+from .formatting import neutralize_mentions
+from .llm import LLM, LLMError, LLMResult, TextCallback
+from .messages import Action, DeliveryError, Kind, OutMessage, Sink
+from .prompts import Prompts, section_list
+from .replies import discuss_preview, numbered, parse_discuss, questions_markdown, split_questions_preview
+from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, MARKER_RE, SectionParser, heading, parse_questions
+from .state import InFlight, InterviewState, Mode, Pending, Phase, Turn
+from .whiteboard import WhiteboardMaker
+
+log = logging.getLogger(__name__)
+
+MIN_QUESTIONS, MAX_QUESTIONS = 2, 3
+
+# Asked when the model cannot produce two usable questions even on a second try.
+DEFAULT_QUESTIONS = [
+    "What scale should I plan for: roughly how many users, and how many requests per second at peak?",
+    "Which core features are in scope for this round, and is anything explicitly out?",
+    "What matters more here: low latency, high availability, or strong consistency?",
+]
+
+
+@dataclass
+class Ctx:
+    """One turn of one thread, as the steps see it."""
+
+    key: str
+    state: InterviewState
+    sink: Sink
+    event_id: str
+    checkpoint: Callable[[InterviewState], Awaitable[None]]
+
+    async def post(self, message: OutMessage) -> None:
+        await self.sink.post(message)
+
+    async def notice(self, markdown: str, kind: Kind = Kind.NOTICE, actions: list[Action] | None = None) -> None:
+        await self.sink.post(OutMessage(kind=kind, markdown=markdown, actions=actions or []))
+
+
+def design_turns(state: InterviewState, user_prompt: str, partial: str = "") -> list[Turn]:
+    turns = list(state.history) + [Turn(role="user", content=user_prompt)]
+    if partial:
+        turns.append(Turn(role="assistant", content=partial))
+    return turns
+
+
+class Steps:
+    def __init__(self, settings, llm: LLM, prompts: Prompts, whiteboard: WhiteboardMaker):
+        self.settings = settings
+        self.llm = llm
+        self.prompts = prompts
+        self.whiteboard = whiteboard
+
+    async def _call(self, state: InterviewState, turns: list[Turn], on_text: TextCallback | None = None,
+                    **kw) -> LLMResult:
+        result = await self.llm.complete(self.prompts.system, turns, on_text=on_text, **kw)
+        state.usage.add(result.usage)
+        return result
+
+    async def fail(self, ctx: Ctx, pending: Pending, why: str) -> None:
+        """Keep the step for *retry* and say so (if the platform lets us)."""
+        log.warning("%s: step %s failed: %s", ctx.key, pending.step, why)
+        ctx.state.pending = pending
+        ctx.state.inflight = None
+        try:
+            await ctx.notice(why, kind=Kind.ERROR, actions=[Action.RETRY])
+        except DeliveryError as exc:
+            log.error("%s: could not tell the thread that step %s failed: %s", ctx.key, pending.step, exc)
+
+    # ---------------------------------------------------------- questions
+    async def ask_questions(self, ctx: Ctx) -> None:
+        state = ctx.state
+        state.phase = Phase.ASKING
+        ask = self.prompts.render("clarify", problem=state.problem, min_q=MIN_QUESTIONS, max_q=MAX_QUESTIONS)
+        stream_id = "questions"
+        shown = ""
+
+        async def preview(delta: str) -> None:
+            nonlocal shown
+            shown += delta
+            intro, tail = split_questions_preview(shown)
+            await ctx.sink.partial(stream_id, neutralize_mentions(questions_markdown(intro, tail, final=False)))
+
+        try:
+            result = await self._call(state, [Turn(role="user", content=ask)], on_text=preview)
+            intro, questions = parse_questions(result.text)
+            if len(questions) < MIN_QUESTIONS:
+                fix = self.prompts.render("clarify_fix", count=len(questions), min_q=MIN_QUESTIONS,
+                                          max_q=MAX_QUESTIONS)
+                retry_turns = [Turn(role="user", content=ask),
+                               Turn(role="assistant", content=result.text.strip() or "(no answer)"),
+                               Turn(role="user", content=fix)]
+                intro2, questions2 = parse_questions((await self._call(state, retry_turns)).text)
+                if len(questions2) >= len(questions):
+                    questions, intro = questions2, (intro2 or intro)
+        except LLMError as exc:
+            state.phase = Phase.NEW
+            await self.fail(ctx, Pending(step="questions"), texts.model_failed(exc.user_message))
+            return
+        for q in DEFAULT_QUESTIONS:
+            if len(questions) >= MIN_QUESTIONS:
+                break
+            questions.append(q)
+        questions = questions[:MAX_QUESTIONS]
+        intro = intro or texts.opening_fallback(state.problem)
+        md = questions_markdown(intro, numbered(questions), final=True)
+        try:
+            await ctx.post(OutMessage(kind=Kind.QUESTIONS, markdown=neutralize_mentions(md), stream_id=stream_id,
+                                      actions=[Action.SKIP]))
+        except DeliveryError as exc:
+            state.phase = Phase.NEW
+            await self.fail(ctx, Pending(step="questions"), texts.delivery_failed())
+            log.error("%s: questions not delivered: %s", ctx.key, exc)
+            return
+        state.intro, state.questions = intro, questions
+        canonical = intro + "\n<<<questions>>>\n" + numbered(questions)
+        state.history = [Turn(role="user", content=ask), Turn(role="assistant", content=canonical)]
+        state.phase = Phase.WAITING_ANSWERS
+
+    # ------------------------------------------------------------- design
+    def _answers_block(self, state: InterviewState) -> str:
+        if state.assumed_defaults and not state.answers:
+            return ("The interviewer skipped the questions and asked you to decide. Assume sensible answers "
+                    "for this kind of system and state them clearly.")
+        lines = [f"- {a.user or 'interviewer'}: {a.text}" for a in state.answers]
+        extra = ("\nFor anything they did not answer, assume sensible values and say so."
+                 if state.assumed_defaults or len(state.answers) < 2 else "")
+        return "The interviewer's answers to your questions:\n" + "\n".join(lines) + extra
+
+    def _design_ask(self, state: InterviewState) -> str:
+        if state.mode is Mode.DIAGRAM:
+            return self.prompts.render("diagram_only", system=state.problem,
+                                       section_list=section_list(DIAGRAM_ONLY_SECTIONS))
+        skip_note = (" Open it with the answers you are assuming for your own questions."
+                     if state.assumed_defaults else "")
+        return self.prompts.render("design", answers_block=self._answers_block(state),
+                                   section_list=section_list(DESIGN_SECTIONS), skip_note=skip_note)
+
+    async def present(self, ctx: Ctx, partial: str = "") -> None:
+        """The design (or, in diagram mode, the diagram and walkthrough), section by section."""
+        state = ctx.state
+        state.phase = Phase.PRESENTING
+        diagram = state.mode is Mode.DIAGRAM
+        if diagram and not partial:
+            state.history = []
+        catalogue = DIAGRAM_ONLY_SECTIONS if diagram else DESIGN_SECTIONS
+        await SectionStream(self, ctx, self._design_ask(state), catalogue,
+                            step="diagram" if diagram else "design").run(partial)
+
+    async def post_section(self, ctx: Ctx, sid: str, body: str, catalogue: dict[str, str], *, last: bool,
+                           stream_id: str) -> None:
+        state = ctx.state
+        attachments = []
+        if sid == "diagram":
+            board = await self.whiteboard.build(body, state.usage, previous=None,
+                                                context=state.sections.get("high_level", "") or state.problem)
+            state.graph = board.graph
+            body, attachments = board.markdown, board.attachments
+        md = f"### {heading(sid, catalogue)}\n{body}"
+        await ctx.post(OutMessage(kind=Kind.SECTION, section=sid, markdown=neutralize_mentions(md),
+                                  attachments=attachments, actions=[Action.END] if last else [],
+                                  stream_id=stream_id))
+
+    # --------------------------------------------------------- discussion
+    async def discuss(self, ctx: Ctx, text: str, user: str, resume_reply: str = "") -> None:
+        state = ctx.state
+        ask = self.prompts.render("discuss", user=user or "The interviewer", message=text, problem=state.problem)
+        stream_id = f"discuss:{len(state.history)}"
+        pending = Pending(step="discuss", text=text, user=user)
+        reply = resume_reply
+        if not reply:
+            reply = await self._discuss_call(ctx, ask, stream_id, pending)
+            if reply is None:
+                return
+            parsed = parse_discuss(reply)
+            answer_md = parsed.answer + (f"\n\n**What changed**\n{parsed.changes}" if parsed.changes else "")
+            try:
+                await ctx.post(OutMessage(kind=Kind.ANSWER, markdown=neutralize_mentions(answer_md),
+                                          stream_id=stream_id))
+            except DeliveryError:
+                await self.fail(ctx, pending, texts.delivery_failed())
+                return
+            state.inflight = InFlight(event_id=ctx.event_id, step="discuss", partial=reply, text=text, user=user)
+            await ctx.checkpoint(state)
+        parsed = parse_discuss(reply)
+        if parsed.graph_src:
+            await self._redraw(ctx, parsed.graph_src, parsed.answer)
+        state.history = design_turns(state, ask) + [Turn(role="assistant", content=reply)]
+        state.phase = Phase.DISCUSSING
+        state.inflight = None
+
+    async def _discuss_call(self, ctx: Ctx, ask: str, stream_id: str, pending: Pending) -> str | None:
+        shown = ""
+
+        async def preview(delta: str) -> None:
+            nonlocal shown
+            shown += delta
+            visible = discuss_preview(shown)
+            if visible:
+                await ctx.sink.partial(stream_id, neutralize_mentions(visible))
+
+        try:
+            result = await self._call(ctx.state, design_turns(ctx.state, ask), on_text=preview)
+        except LLMError as exc:
+            await self.fail(ctx, pending, texts.model_failed(exc.user_message))
+            return None
+        reply = result.text.strip()
+        if not reply:
+            await self.fail(ctx, pending, texts.model_failed(LLMError("empty").user_message))
+            return None
+        return reply
+
+    async def _redraw(self, ctx: Ctx, graph_src: str, answer: str) -> None:
+        state = ctx.state
+        board = await self.whiteboard.build(graph_src, state.usage, previous=state.graph, context=answer)
+        if board.graph is None and not board.fallback:
+            return
+        state.revisions += 1
+        if board.graph is not None:
+            state.graph = board.graph
+        md = f"### Updated diagram (revision {state.revisions})\n{board.markdown}"
+        try:
+            await ctx.post(OutMessage(kind=Kind.SECTION, section="diagram", markdown=neutralize_mentions(md),
+                                      attachments=board.attachments))
+        except DeliveryError as exc:
+            log.error("%s: updated diagram not delivered: %s", ctx.key, exc)
+            await self.fail(ctx, Pending(step="discuss", text="Please post the updated diagram again.",
+                                         user="the interviewer"), texts.delivery_failed())
+
+    # ---------------------------------------------------------------- end
+    async def end(self, ctx: Ctx) -> None:
+        state = ctx.state
+        u = state.usage
+        await ctx.notice(texts.wrap_up(u.calls, u.input_tokens + u.cache_read_tokens + u.cache_write_tokens,
+                                       u.cache_read_tokens, u.output_tokens), kind=Kind.WRAP_UP)
+        state.phase = Phase.ENDED
+        state.pending = None
+
+
+class SectionStream:
+    """One sectioned reply: streamed, each section posted (and checkpointed) the moment it is complete."""
+
+    def __init__(self, steps: Steps, ctx: Ctx, ask: str, catalogue: dict[str, str], *, step: str):
+        self.steps, self.ctx, self.ask, self.catalogue, self.step = steps, ctx, ask, catalogue, step
+        self.order = list(catalogue)
+        self.texts: list[str] = []
+        self.posted: set[str] = set()
+
+    @property
+    def state(self) -> InterviewState:
+        return self.ctx.state
+
+    def _so_far(self, current: str = "") -> str:
+        return "\n".join(t for t in [*self.texts, current] if t).strip()
+
+    def _missing(self) -> list[str]:
+        return [s for s in self.order if s not in self.posted]
+
+    async def run(self, partial: str) -> None:
+        state = self.state
+        if partial:
+            self.posted = {s for s in state.sections if s in self.catalogue}
+            self.texts = [partial]
+        else:
+            state.sections = {}
+        pending = Pending(step=self.step)  # type: ignore[arg-type]
+        try:
+            turns = design_turns(state, self.ask, partial)
+            if partial:
+                turns.append(Turn(role="user", content=self._missing_prompt()))
+            await self._stream(turns)
+            if self._missing():
+                # One repair round: ask only for what is missing.
+                so_far = self._so_far() or "(empty answer)"
+                await self._stream(design_turns(state, self.ask, so_far)
+                                   + [Turn(role="user", content=self._missing_prompt())])
+        except LLMError as exc:
+            await self._failed(pending, texts.model_failed(exc.user_message))
+            return
+        except DeliveryError as exc:
+            log.error("%s: section not delivered: %s", self.ctx.key, exc)
+            await self._failed(pending, texts.delivery_failed())
+            return
+        await self._finish()
+
+    def _missing_prompt(self) -> str:
+        missing = self._missing()
+        return self.steps.prompts.render("design_missing", missing=", ".join(missing),
+                                         section_list=section_list(self.catalogue, missing))
+
+    async def _failed(self, pending: Pending, why: str) -> None:
+        if self.posted:
+            pending.partial = self._so_far()
+        elif self.step == "design":
+            self.state.phase = Phase.WAITING_ANSWERS
+        else:
+            self.state.phase = Phase.NEW
+        await self.steps.fail(self.ctx, pending, why)
+
+    async def _stream(self, turns: list[Turn]) -> None:
+        parser = SectionParser(self.catalogue)
+        buf: list[str] = []
+
+        async def on_text(delta: str) -> None:
+            buf.append(delta)
+            for sid, body in parser.feed(delta):
+                await self._post(sid, body, "".join(buf))
+            sid, body = parser.current()
+            if sid in self.catalogue and sid not in self.posted and body:
+                preview = "_Drawing the diagram…_" if sid == "diagram" else body
+                await self.ctx.sink.partial(f"{self.step}:{sid}", neutralize_mentions(
+                    f"### {heading(sid, self.catalogue)}\n{preview}"))
+
+        try:
+            await self.steps._call(self.state, turns, on_text=on_text)
+        finally:
+            self.texts.append("".join(buf))
+        for sid, body in parser.finish():
+            await self._post(sid, body, "")
+
+    async def _post(self, sid: str, body: str, current: str) -> None:
+        if sid not in self.catalogue or sid in self.posted or not body.strip():
+            return
+        await self.steps.post_section(self.ctx, sid, body, self.catalogue, last=(sid == self.order[-1]),
+                                      stream_id=f"{self.step}:{sid}")
+        self.posted.add(sid)
+        self.state.sections[sid] = body
+        partial = self._so_far(current) if current else self._so_far()
+        self.state.inflight = InFlight(event_id=self.ctx.event_id, step=self.step,  # type: ignore[arg-type]
+                                       partial=partial)
+        await self.ctx.checkpoint(self.state)
+
+    async def _finish(self) -> None:
+        state, ctx = self.state, self.ctx
+        full = self._so_far()
+        state.inflight = None
+        if not self.posted:
+            raw = MARKER_RE.sub("", full).strip()
+            if not raw:
+                await self._failed(Pending(step=self.step), texts.model_failed(LLMError("empty").user_message))
+                return
+            # Off-format twice: show what the model wrote rather than lose it.
+            try:
+                await ctx.notice(texts.OFF_FORMAT)
+                await ctx.post(OutMessage(kind=Kind.ANSWER, markdown=neutralize_mentions(raw), actions=[Action.END]))
+            except DeliveryError:
+                await self._failed(Pending(step=self.step), texts.delivery_failed())
+                return
+        else:
+            try:
+                await self._close_missing()
+            except DeliveryError as exc:
+                log.error("%s: closing notes not delivered: %s", ctx.key, exc)
+        state.history = design_turns(state, self.ask) + [Turn(role="assistant", content=full)]
+        state.phase = Phase.DISCUSSING
+
+    async def _close_missing(self) -> None:
+        missing = self._missing()
+        if not missing:
+            return
+        names = ", ".join(heading(s, self.catalogue) for s in missing if s != "closing")
+        if names:
+            await self.ctx.notice(texts.skipped_sections(names))
+        last = self.order[-1]
+        if last in missing:
+            closing = texts.DIAGRAM_CLOSING if self.catalogue is DIAGRAM_ONLY_SECTIONS else texts.DESIGN_CLOSING
+            await self.ctx.post(OutMessage(kind=Kind.SECTION, section=last,
+                                           markdown=f"### {heading(last, self.catalogue)}\n{closing}",
+                                           actions=[Action.END]))

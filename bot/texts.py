@@ -1,0 +1,126 @@
+"""Every sentence the bot says that is not written by the model.
+
+Adapters never word anything themselves: they show these texts, so the bot
+sounds the same on Slack, Discord and the console.
+"""
+from __future__ import annotations
+
+from .problems import suggestions
+
+STORE_DOWN = ("I can't reach my memory (the state store) right now, so I didn't change anything. "
+              "The interview is safe; please send that again in a minute.")
+
+HELD = ("I can't reach my memory (the state store) right now. I've kept your message and will "
+        "handle it as soon as it's back; no need to send it again.")
+
+HELD_START = ("I can't reach my memory (the state store) right now. I've kept your request and will "
+              "start as soon as it's back; no need to run the command again.")
+
+THREAD_HELP = (
+    "**In this thread you can:**\n"
+    "- answer my clarifying questions (anyone here can), or say *skip* and I'll assume sensible defaults\n"
+    "- give feedback or a new requirement, and I'll revise the design\n"
+    "- ask me to *describe the diagram*, or *dig into* any component\n"
+    "- say *export* for a Markdown transcript (with Mermaid source for the diagram)\n"
+    "- say *retry* if something failed, or *end* to wrap up"
+)
+
+QUESTIONS_HEADER = "**A few quick questions before I design anything:**"
+ANSWER_PROMPT = "_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._"
+
+ALREADY_PAST_QUESTIONS = "We're already past the questions."
+EMPTY_MESSAGE = "That message was empty. " + THREAD_HELP
+NOTHING_TO_RETRY = "Nothing to retry: the last step worked."
+RETRYING = "Retrying…"
+RESUMING = "Picking up where I left off…"
+SKIPPING = "No problem: I'll assume sensible defaults, say what they are, and get going."
+ENDED_ALREADY = "This interview has ended. Start a new one with `/interview <problem>`."
+TRANSCRIPT = "Here's the transcript of this interview."
+OFF_FORMAT = ("My answer came out without its usual sections, so here it is as written. "
+              "Ask me for any part you want in more detail.")
+DESIGN_CLOSING = ("That's my design. What would you like to push on: a requirement to change, "
+                  "a component to dig into, or shall I describe the diagram?")
+DIAGRAM_CLOSING = "Want me to dig into any part of this, or change something?"
+TURN_FAILED = ("Sorry, something went wrong on my side while handling that message. Nothing else changed: "
+               "send it again, or say *retry*.")
+NOT_OUR_THREAD = "This thread isn't a mock interview, so there's nothing to do here."
+BUTTON_OUTSIDE_THREAD = "This only works inside an interview thread."
+
+
+def usage_help(command: str = "/interview") -> str:
+    ideas = ", ".join(f"*{p}*" for p in suggestions(3, diagram=command == "/diagram"))
+    return (
+        f"**How to use me:** `/interview <problem>` starts a mock system design interview in a thread, "
+        "for example `/interview Design a URL shortener`. I restate the problem, ask 2–3 clarifying "
+        "questions, wait for your answers, then walk through the design one section at a time.\n"
+        "`/diagram <system>` gives just an interview-ready flow diagram with a legend and walkthrough.\n"
+        f"Need an idea? Try `{command} random`, or one of: {ideas}."
+    )
+
+
+def too_long(what: str, length: int, limit: int) -> str:
+    return (f"That {what} is {length:,} characters; the limit is {limit:,}. "
+            "Please shorten it to the core of the system you want designed.")
+
+
+def answer_cut(length: int, limit: int) -> str:
+    return f"Your message was {length:,} characters; I read the first {limit:,}."
+
+
+def thread_word_hint(word: str, command: str) -> str:
+    """A thread command typed as a slash command where the platform has none inside threads."""
+    return (f"Slash commands don't run inside threads here, so to *{word}* an interview "
+            f"reply `{word}` in its thread (or use its buttons).\n\n" + usage_help(command))
+
+
+def not_allowed_here(channels: list[str]) -> str:
+    if not channels:
+        return "I'm not enabled in this channel. Ask an admin which channel to use for mock interviews."
+    return "I only run interviews in " + ", ".join(channels) + "."
+
+
+def starting(mode_label: str, problem: str) -> str:
+    return f"Starting a {mode_label}: **{problem}**\nOpening a thread…"
+
+
+def announce(mode_label: str, problem: str, user: str) -> str:
+    """The message that opens a thread (its first line), `{thread}` filled in by adapters that link it."""
+    return f"**{mode_label[0].upper() + mode_label[1:]}:** {problem}, started by {user}"
+
+
+def not_started(reason: str) -> str:
+    return f"I couldn't open a thread for that ({reason}). Please try again in a minute."
+
+
+def haven_t_started(diagram: bool) -> str:
+    what = "draw the diagram" if diagram else "ask my questions"
+    return f"I haven't managed to {what} yet. Say *retry* and I'll try again."
+
+
+def model_failed(user_message: str) -> str:
+    return f"{user_message} Nothing is lost: say *retry* (or press Retry) and I'll carry on from here."
+
+
+def delivery_failed() -> str:
+    return ("I couldn't post all of my answer (the chat service had trouble). Nothing is lost: "
+            "say *retry* (or press Retry) and I'll post the rest.")
+
+
+def corrupt(detail: str) -> str:
+    return (f"I couldn't read this thread's saved interview ({detail}). Nothing else was changed. "
+            "Start a fresh one with `/interview <problem>` (or `/diagram <system>`).")
+
+
+def skipped_sections(names: str) -> str:
+    return f"I skipped {names} for time. Ask me about it if you want it covered."
+
+
+def wrap_up(calls: int, input_tokens: int, cache_read: int, output_tokens: int) -> str:
+    return ("That's a wrap! Thanks for the interview. "
+            "Say *export* for a transcript, or start another any time with `/interview <problem>`.\n"
+            f"_Model usage for this interview: {calls} calls, {input_tokens:,} input tokens "
+            f"({cache_read:,} read from cache), {output_tokens:,} output tokens._")
+
+
+def opening_fallback(problem: str) -> str:
+    return f"So the task is: {problem}. Before I sketch anything, a few quick questions."
