@@ -12,13 +12,16 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from typing import Awaitable, Callable, TextIO
 
 from bot.app import build_engine, close_engine, setup_logging
 from bot.config import settings_or_report
-from bot.engine import Engine, usage_help
+from bot.engine import Engine
+from bot.inbound import EventKind, Inbound
 from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
-from bot.state import Mode, Phase, ThreadRef
+from bot.state import Mode, ThreadRef
+from bot.texts import usage_help
 
 CONSOLE_HELP = """Commands:
   /interview <problem>   start a new interview
@@ -37,6 +40,7 @@ class ConsoleSink:
         self.out = out
         self.attachments_dir = attachments_dir
         self._shown: dict[str, str] = {}
+        self.last_kind: Kind | None = None
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -52,6 +56,7 @@ class ConsoleSink:
             self._shown[stream_id] = markdown
 
     async def post(self, message: OutMessage) -> None:
+        self.last_kind = message.kind
         shown = self._shown.pop(message.stream_id, None) if message.stream_id else None
         text = message.markdown
         if shown is not None and text.startswith(shown):
@@ -76,34 +81,56 @@ class ConsoleSink:
         return path
 
 
+class ConsolePlatform:
+    """The core's `Platform` for one terminal: each /interview or /diagram opens a new 'thread'."""
+
+    name = "console"
+    commands_in_threads = True
+
+    def __init__(self, sink: ConsoleSink):
+        self._sink = sink
+        self.thread: ThreadRef | None = None
+        self._n = 0
+
+    def sink(self, ref: ThreadRef) -> ConsoleSink:
+        return self._sink
+
+    async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
+        self._n += 1
+        self.thread = where.model_copy(update={"thread": f"{int(time.time())}-{self._n}"})
+        return self.thread
+
+    async def display_name(self, author_id: str, fallback: str) -> str:
+        return fallback
+
+
 class ConsoleSession:
-    """One terminal; each /interview or /diagram opens a new 'thread'."""
+    """One terminal: lines in, core events out."""
 
     def __init__(self, engine: Engine, out: TextIO):
         self.engine = engine
         self.out = out
         self.sink = ConsoleSink(out)
-        self.thread: ThreadRef | None = None
-        self._n = 0
+        self.platform = ConsolePlatform(self.sink)
+        engine.register(self.platform)
+        self.channel = ThreadRef(platform="console", workspace="local", channel=str(os.getpid()), thread="")
 
-    def _new_thread(self) -> ThreadRef:
-        self._n += 1
-        self.thread = ThreadRef(platform="console", workspace="local", channel=str(os.getpid()),
-                                thread=f"{int(time.time())}-{self._n}")
-        return self.thread
+    async def _submit(self, kind: EventKind, text: str = "") -> None:
+        ref = self.channel if kind in (EventKind.START, EventKind.DIAGRAM) else self.platform.thread
+        assert ref is not None
+        receipt = await self.engine.submit(Inbound(kind=kind, ref=ref, event_id=uuid.uuid4().hex, author="you",
+                                                   text=text))
+        if receipt.text and not receipt.accepted:
+            self.out.write(receipt.text + "\n")
+        await self.engine.pipeline.idle(timeout=3600)
+        self._show_pause()
 
     async def start(self, problem: str, mode: Mode) -> None:
-        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
-        if not problem.strip():
-            self.out.write(usage_help(command) + "\n")
-            return
-        ref = self._new_thread()
-        await self.engine.start(ref, problem, mode=mode, user="you", sink=self.sink)
-        await self._show_pause()
+        await self._submit(EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, problem)
 
     async def line(self, text: str) -> bool:
         """Handle one input line; False when the session should stop."""
-        text = text.strip()
+        text = clean_line(text)
         if not text:
             return True
         if text in ("/help", "/?"):
@@ -118,25 +145,24 @@ class ConsoleSession:
         if text.startswith("/") and text.split()[0] != "/end":
             self.out.write(f"Unknown command {text.split()[0]!r}.\n{CONSOLE_HELP}\n")
             return True
-        if self.thread is None:
+        if self.platform.thread is None:
             self.out.write("No interview yet. " + CONSOLE_HELP + "\n")
             return True
-        word = "end" if text == "/end" else text
-        await self.engine.handle_message(self.thread, word, user="you", sink=self.sink)
-        await self._show_pause()
+        await self._submit(EventKind.REPLY, "end" if text == "/end" else text)
         return True
 
-    async def _show_pause(self) -> None:
-        if self.thread is None:
-            return
-        state = await self.engine.store.load(self.thread.key(self.engine.store.prefix))
-        if state is None:
-            return
-        if state.phase is Phase.WAITING_ANSWERS:
+    def _show_pause(self) -> None:
+        last = self.sink.last_kind
+        if last is Kind.QUESTIONS:
             self.out.write("\n⏸  Waiting for your answers. Type them below (or 'skip').\n")
-        elif state.phase is Phase.ENDED:
+        elif last is Kind.WRAP_UP:
             self.out.write("\n■  Interview ended. /interview <problem> starts another, /quit leaves.\n")
         self.out.flush()
+
+
+def clean_line(text: str) -> str:
+    """A typed line without control characters (a pasted escape sequence must not reach the screen)."""
+    return "".join(ch for ch in text if ch in "\t" or ch >= " " and ch != "\x7f").strip()
 
 
 async def run_console(engine: Engine, problem: str, mode: Mode, read_line: Callable[[], Awaitable[str | None]],

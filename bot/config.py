@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     slack_port: int = 3000
     slack_base_url: str | None = None
     slack_allowed_channels: str = ""
+    slack_timeout: float = Field(default=10.0, gt=0, le=120)
 
     # --- discord -----------------------------------------------------------
     discord_token: SecretStr | None = None

@@ -179,7 +179,8 @@ class Engine:
         label = MODE_LABEL[mode]
         title = ("Diagram: " if mode is Mode.DIAGRAM else "Interview: ") + " ".join(event.text.split())
         try:
-            ref = await platform.open_thread(event.ref, title[:100], texts.announce(label, _short(event.text), user),
+            announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user)
+            ref = await platform.open_thread(event.ref, title[:100], announce,
                                              event.event_id)
         except DeliveryError as exc:
             log.error("%s: could not open a thread for event %s: %s", self.key(event.ref), event.event_id, exc)

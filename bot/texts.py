@@ -124,3 +124,14 @@ def wrap_up(calls: int, input_tokens: int, cache_read: int, output_tokens: int) 
 
 def opening_fallback(problem: str) -> str:
     return f"So the task is: {problem}. Before I sketch anything, a few quick questions."
+
+
+def not_started_on(error: str) -> str:
+    """A thread could not be opened; `error` is the platform's error code."""
+    if error in ("not_in_channel", "channel_not_found"):
+        hint = "Invite me first: `/invite @Interview Bot`."
+    elif error in ("missing_permission", "Forbidden"):
+        hint = "Ask an admin to give me permission to create threads and post here."
+    else:
+        hint = "Please try again in a minute."
+    return f"I couldn't start a thread here (the platform said `{error}`). {hint}"

@@ -35,7 +35,9 @@ _QUOTE = re.compile(r"^(\s{0,3}>\s?)+")
 _TOKEN = re.compile("\x00(\\d+)\x00")
 
 # Anything Slack could turn into a ping once it reaches the API as text.
-_SPECIAL = re.compile(r"<\s*([!@#][^<>]*)>")
+_SPECIAL = re.compile(r"<\s*([!@][^<>]*)>")
+# A channel link (`<#C123>`) pings nobody; the core uses it to name channels.
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)>")
 _RAW_MASS = re.compile(r"(?<![\w.])[@＠](?!" + ZWSP + r")(channel|here|everyone|all)\b", re.I)
 
 
@@ -75,6 +77,7 @@ def _inline(text: str) -> str:
     text = _INLINE_CODE.sub(lambda m: keep("`" + escape(m.group(2).replace("`", "'")) + "`"), text)
     text = _LINK.sub(lambda m: keep(_link(m.group(1), m.group(2))), text)
     text = _AUTOLINK.sub(lambda m: keep(f"<{escape(m.group(1))}>"), text)
+    text = _CHANNEL.sub(lambda m: keep(f"<#{m.group(1)}>"), text)
     text = escape(text)
     text = _BOLD_ITALIC.sub(lambda m: keep("*_" + m.group(1) + "_*"), text)
     text = _BOLD.sub(lambda m: keep("*" + _ITALIC_STAR.sub(r"_\1_", m.group(1)) + "*"), text)

@@ -348,17 +348,19 @@ async def test_failed_final_edit_falls_back_to_a_new_message(slack, fake_llm):
 
 
 async def test_store_down_is_explained_to_the_caller(fake_slack, fake_llm):
+    import json as _json
+
     from bot.store import RedisStore
     from tests.slack.conftest import make_harness
-    dead = RedisStore("redis://127.0.0.1:1/0", prefix="ibtest-dead", ttl_seconds=60, dedupe_ttl=60, lock_timeout=1)
+    dead = RedisStore("redis://127.0.0.1:1/0", prefix="ibtest-dead", ttl_seconds=60, dedupe_ttl=60, retries=0)
     h = await make_harness(fake_slack, fake_llm, dead)
     try:
-        status, _ = await h.command("Design a URL shortener")
-        assert status == 200
-        await h.settle()
-        assert fake_slack.responses and "state store" in fake_slack.responses[0]["text"]
+        status, body = await h.command("Design a URL shortener")
+        assert status == 200 and "state store" in _json.loads(body)["text"]
+        assert "kept your request" in _json.loads(body)["text"]
         assert fake_slack.api_calls("chat.postMessage") == []
     finally:
+        await h.bot.engine.shutdown(grace=0)
         await h.close()
         await dead.close()
 
@@ -370,20 +372,28 @@ async def test_store_down_in_our_thread_is_said_in_the_thread(slack, monkeypatch
     await slack.settle()
     thread = slack.parent()["ts"]
     before = len(slack.thread_texts(thread))
+    store = slack.bot.engine.store
+    real_accept = store.accept
+    down = True
 
-    async def down(*a, **k):
-        raise StoreUnavailable("Redis is unreachable (ConnectionError)")
+    async def flaky(*a, **k):
+        if down:
+            raise StoreUnavailable("Redis is unreachable (ConnectionError)")
+        return await real_accept(*a, **k)
 
-    monkeypatch.setattr(slack.bot.engine.store, "load", down)
-    await slack.reply(thread, "About 100M links a month")
-    await slack.settle()
+    monkeypatch.setattr(store, "accept", flaky)
+    status, _ = await slack.reply(thread, "About 100M links a month")
+    assert status == 200
     texts = slack.thread_texts(thread)
-    assert len(texts) == before + 1 and "state store" in texts[-1]
+    assert len(texts) == before + 1 and "state store" in texts[-1] and "kept your message" in texts[-1]
     # A thread someone else started stays quiet.
     n = len(slack.fake.calls)
     await slack.reply("1700000000.000100", "chatter", parent_user_id="UOTHER")
-    await slack.settle()
     assert len(slack.fake.calls) == n
+    # Once the store answers again, the kept answer is handled without anyone writing again.
+    down = False
+    await slack.settle()
+    assert "That's my design" in slack.thread_texts(thread)[-1]
 
 
 async def test_random_problem_is_drawn_before_the_thread_opens(slack):

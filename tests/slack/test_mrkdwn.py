@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 from adapters.slack.mrkdwn import (ZWSP, escape_mentions, from_slack, render, render_preview, to_mrkdwn,
                                    utf16_len)
 
-PING = re.compile(r"<[!@#]|(?<![\w\u200b])@(channel|here|everyone)\b", re.I)
+# Channel links (`<#C1>`) ping nobody and are allowed; user, group and special mentions are not.
+PING = re.compile(r"<[!@]|(?<![\w\u200b])@(channel|here|everyone)\b", re.I)
 
 
 def fences_balanced(chunk: str) -> bool:

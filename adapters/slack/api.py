@@ -1,0 +1,124 @@
+"""Slack Web API calls, kept within Slack's rate limits and retried on 429, 5xx and timeouts."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+
+from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
+from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRetryHandler,
+                                                         AsyncRateLimitErrorRetryHandler,
+                                                         AsyncServerErrorRetryHandler)
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------- pacing
+class TokenBucket:
+    """`capacity` calls at once, refilled at `rate` per second."""
+
+    def __init__(self, capacity: float, rate: float):
+        self.capacity, self.rate = capacity, rate
+        self.tokens = capacity
+        self.stamp = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def try_take(self) -> bool:
+        self._refill()
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        while not self.try_take():
+            await asyncio.sleep(max(0.005, (1 - self.tokens) / self.rate))
+
+
+class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, waiting exactly Retry-After (plus a little jitter) and counting."""
+
+    def __init__(self, max_retry_count: int = 3):
+        super().__init__(max_retry_count=max_retry_count)
+        self.count = 0
+
+    async def prepare_for_next_attempt_async(self, *, state, request, response=None, error=None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        self.count += 1
+        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        try:
+            wait = float(header[0] if isinstance(header, list) else header)
+        except (TypeError, ValueError):
+            wait = 1.0
+        log.warning("Slack rate limit on %s: waiting %.1fs", request.url.rsplit("/", 1)[-1], wait)
+        state.next_attempt_requested = True
+        await asyncio.sleep(wait + random.random() * 0.1)
+        state.increment_current_attempt()
+
+
+class SlackApi:
+    """The Web API calls the adapter makes, kept within Slack's rate limits.
+
+    chat.postMessage: about one per second per channel, short bursts allowed.
+    chat.update: about 50 a minute per workspace; preview edits are skipped
+    when the budget is spent, final edits wait for it.
+    """
+
+    def __init__(self, client: AsyncWebClient, *, post_burst: float = 3, post_rate: float = 0.9,
+                 update_burst: float = 5, update_rate: float = 0.75):
+        self.client = client
+        self._post_conf = (post_burst, post_rate)
+        self._posts: dict[str, TokenBucket] = {}
+        self._updates = TokenBucket(update_burst, update_rate)
+        self.calls = 0
+
+    def _post_bucket(self, channel: str) -> TokenBucket:
+        if channel not in self._posts:
+            self._posts[channel] = TokenBucket(*self._post_conf)
+        return self._posts[channel]
+
+    async def post(self, channel: str, text: str, *, thread_ts: str | None = None,
+                   blocks: list | None = None) -> str:
+        await self._post_bucket(channel).take()
+        self.calls += 1
+        kw: dict[str, Any] = dict(channel=channel, text=text, unfurl_links=False, unfurl_media=False,
+                                  link_names=False)
+        if thread_ts:
+            kw["thread_ts"] = thread_ts
+        if blocks:
+            kw["blocks"] = blocks
+        resp = await self.client.chat_postMessage(**kw)
+        return resp["ts"]
+
+    async def update(self, channel: str, ts: str, text: str, *, blocks: list | None = None,
+                     optional: bool = False) -> bool:
+        if optional:
+            if not self._updates.try_take():
+                return False
+        else:
+            await self._updates.take()
+        self.calls += 1
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [],
+                                      link_names=False)
+        return True
+
+    async def upload(self, channel: str, thread_ts: str, filename: str, data: bytes, title: str) -> None:
+        await self._post_bucket(channel).take()
+        self.calls += 3
+        await self.client.files_upload_v2(channel=channel, thread_ts=thread_ts, file=data,
+                                          filename=filename, title=title)
+
+
+def install_retries(client: AsyncWebClient, rate_limits: RateLimitRetry) -> None:
+    """Connection errors and timeouts, 429 (waiting Retry-After) and 5xx are retried with backoff."""
+    errors = [ServerConnectionError, ServerDisconnectedError, ClientOSError, asyncio.TimeoutError]
+    client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=errors), rate_limits,
+                             AsyncServerErrorRetryHandler(max_retry_count=2)]
