@@ -17,13 +17,14 @@ same atomic step that retires the command, so a crash never loses the problem.
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 
 from . import texts
 from .commands import Word, is_help_request, thread_word, word_of
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .llm import LLM
-from .messages import Action, Attachment, DeliveryError, Kind, OutMessage, Platform
+from .messages import Action, Attachment, DeliveryError, Kind, OutMessage, Platform, Sink
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
 from .problems import resolve_problem
 from .prompts import Prompts
@@ -161,13 +162,21 @@ class Engine:
             return TurnResult(state=None)
         if event.opens_thread:
             return await self._open_thread(platform, event)
+        if turn.corrupt is None and turn.state is None:
+            return TurnResult(state=None)   # not (or no longer) an interview: stay quiet
         sink = platform.sink(event.ref)
+        async with AsyncExitStack() as stack:
+            if hasattr(sink, "__aenter__"):   # a sink may show "typing…" for the length of the turn
+                await stack.enter_async_context(sink)  # type: ignore[arg-type]
+            return await self._turn(turn, platform, sink)
+
+    async def _turn(self, turn: TurnInput, platform: Platform, sink: Sink) -> TurnResult:
+        event = turn.event
         if turn.corrupt is not None:
             log.warning("%s: corrupt state: %s", turn.key, turn.corrupt)
             await self._say(event.ref, texts.corrupt(str(turn.corrupt)), Kind.ERROR)
             return TurnResult(state=None)
-        if turn.state is None:
-            return TurnResult(state=None)   # not (or no longer) an interview: stay quiet
+        assert turn.state is not None
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint)
         await self._route(ctx, event, platform)
         ctx.state.touch()

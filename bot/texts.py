@@ -75,8 +75,8 @@ def thread_word_hint(word: str, command: str) -> str:
 
 def not_allowed_here(channels: list[str]) -> str:
     if not channels:
-        return "I'm not enabled in this channel. Ask an admin which channel to use for mock interviews."
-    return "I only run interviews in " + ", ".join(channels) + "."
+        return "I'm not enabled here. Ask an admin which server and channel to use for mock interviews."
+    return "I'm not enabled here: I only run interviews in " + ", ".join(channels) + "."
 
 
 def starting(mode_label: str, problem: str) -> str:
@@ -135,3 +135,34 @@ def not_started_on(error: str) -> str:
     else:
         hint = "Please try again in a minute."
     return f"I couldn't start a thread here (the platform said `{error}`). {hint}"
+
+
+# -- where a command may run (the adapter tells the core which of these applies) --------------
+def dm_refusal(command: str) -> str:
+    return (f"I run interviews in server threads, so `{command}` doesn't work in DMs. "
+            "Use it in a text channel of a server I'm in.")
+
+
+def in_thread_refusal(command: str) -> str:
+    return (f"`{command}` opens a new thread, so use it in the text channel, not inside a thread. "
+            "Inside an interview thread just reply, or use `/end`.")
+
+
+def wrong_channel_refusal(command: str) -> str:
+    return f"`{command}` works in text channels (where I can open a thread), not in this kind of channel."
+
+
+def missing_permissions(names: list[str], where: str) -> str:
+    listed = ", ".join(f"**{m}**" for m in names)
+    plural = "s" if len(names) > 1 else ""
+    return (f"I can't run an interview here: I'm missing the {listed} permission{plural} in {where}. "
+            "Ask a server admin to grant it to my role (see the set-up guide).")
+
+
+def thread_opened(announce: str, link: str) -> str:
+    return f"{announce}\nIt's in {link}, where anyone can answer."
+
+
+ENDING = "Ending the interview…"
+END_OUTSIDE_THREAD = "Use `/end` inside an interview thread."
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again."

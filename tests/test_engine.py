@@ -429,3 +429,30 @@ async def test_design_without_any_markers_is_shown_as_written(engine, fake_llm, 
     assert "without its usual sections" in sink.messages[0].markdown
     assert "a cache, a DB" in sink.messages[1].markdown and sink.messages[1].actions == [Action.END]
     assert await phase(engine) is Phase.DISCUSSING
+
+
+@pytest.mark.parametrize("guilds,channels,where,allowed", [
+    ("", "", ("1", "2"), True),
+    ("1", "", ("1", "99"), True),
+    ("1", "", ("2", "99"), False),
+    ("1", "5", ("1", "5"), True),
+    ("1", "5", ("1", "6"), False),
+])
+async def test_allow_lists_are_the_core_s_rule(fake_llm, guilds, channels, where, allowed):
+    from bot.app import build_engine
+    from bot.store import MemoryStore
+    from tests.conftest import make_settings
+
+    engine = build_engine(make_settings(fake_llm.base_url, discord_allowed_guilds=guilds,
+                                        discord_allowed_channels=channels), store=MemoryStore())
+    ref = ThreadRef(platform="discord", workspace=where[0], channel=where[1], thread="")
+    try:
+        receipt = await start(engine, ref, "Design a URL shortener", sink=RecordingSink(), wait=False)
+        assert (receipt.kind is ReceiptKind.QUEUED) is allowed
+        if not allowed:
+            assert receipt.kind is ReceiptKind.REFUSED and "enabled" in receipt.text
+        reply_receipt = await reply(engine, ref.model_copy(update={"thread": "T9"}), "hi", wait=False)
+        assert reply_receipt.kind is ReceiptKind.NOT_OURS
+    finally:
+        await engine.shutdown(grace=1)
+        await engine.llm.close()

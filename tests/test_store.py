@@ -1,4 +1,4 @@
-"""The session stores against a real Redis server (and the in-memory twin)."""
+"""The store contract (inbox, lease with fencing, atomic complete) against a real Redis and the in-memory twin."""
 from __future__ import annotations
 
 import asyncio
@@ -6,14 +6,20 @@ import json
 
 import pytest
 
-from bot.state import InterviewState, Phase, ThreadRef
-from bot.store import CorruptState, LockTimeout, MemoryStore, RedisStore, StoreUnavailable
+from bot.inbound import EventKind, Inbound
+from bot.state import Answer, InterviewState, Phase, ThreadRef
+from bot.store import (AcceptOutcome, CorruptState, Forward, LeaseLost, MemoryStore, RedisStore, StoreUnavailable,
+                       decode_state)
 
 REF = ThreadRef(platform="slack", workspace="T1", channel="C1", thread="111.222")
 
 
-def state(**kw) -> InterviewState:
-    return InterviewState(ref=REF, problem="Design a URL shortener", **kw)
+def state(ref: ThreadRef = REF, **kw) -> InterviewState:
+    return InterviewState(ref=ref, problem="Design a URL shortener", **kw)
+
+
+def event(n: int, ref: ThreadRef = REF) -> str:
+    return Inbound(kind=EventKind.REPLY, ref=ref, event_id=f"Ev{n}", text=f"message {n}").model_dump_json()
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -21,32 +27,104 @@ async def store(request, redis_store):
     if request.param == "redis":
         yield redis_store
     else:
-        yield MemoryStore(prefix=redis_store.prefix)
+        yield MemoryStore(prefix=redis_store.prefix, lease_ms=redis_store.lease_ms)
+
+
+async def seed(store, s: InterviewState) -> None:
+    """Create a thread the way the engine does: a hand-over completed by a command's turn."""
+    start_key = s.ref.model_copy(update={"thread": "start.x"}).key(store.prefix)
+    assert await store.accept(start_key, event(0), f"cmd-{s.ref.thread}", require_thread=False) is AcceptOutcome.QUEUED
+    lease, _ = await store.claim(start_key)
+    await store.complete(lease, None, Forward(key=s.ref.key(store.prefix), state=s, event_raw=event(100, s.ref)))
+    assert await store.next(lease) is None
+    lease, head = await store.claim(s.ref.key(store.prefix))
+    await store.complete(lease, None)
+    assert await store.next(lease) is None
 
 
 async def test_key_layout_and_round_trip(store):
     s = state(phase=Phase.WAITING_ANSWERS, questions=["a?", "b?"])
-    await store.save(s)
+    await seed(store, s)
     key = REF.key(store.prefix)
     assert key == f"{store.prefix}:slack:T1:C1:111.222"
-    loaded = await store.load(key)
-    assert loaded == s
+    assert await store.load(key) == s
     assert await store.load(key + "x") is None
 
 
-async def test_ttl_is_set_and_refreshed_on_save(redis_store):
+async def test_accept_dedupes_and_ignores_threads_that_are_not_interviews(store):
+    key = REF.key(store.prefix)
+    assert await store.accept(key, event(1), "Ev1", require_thread=True) is AcceptOutcome.NOT_OURS
+    await seed(store, state())
+    assert await store.accept(key, event(1), "Ev1", require_thread=True) is AcceptOutcome.QUEUED
+    assert await store.accept(key, event(1), "Ev1", require_thread=True) is AcceptOutcome.DUPLICATE
+    assert await store.active() == [key]
+
+
+async def test_inbox_is_drained_in_order_and_an_event_leaves_only_with_its_state(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    for n in range(1, 4):
+        await store.accept(key, event(n), f"Ev{n}", require_thread=True)
+    lease, head = await store.claim(key)
+    seen = []
+    while head is not None:
+        ev = Inbound.model_validate_json(head.event_raw)
+        seen.append(ev.text)
+        s = decode_state(head.state_raw)
+        s.answers.append(Answer(user="u", text=ev.text))
+        if ev.text == "message 2":
+            await store.checkpoint(lease, s)       # mid-turn: the event stays in the inbox
+            again = await store.next(lease)
+            assert again is not None and again.event_raw == head.event_raw
+        await store.complete(lease, s)
+        head = await store.next(lease)
+    assert seen == ["message 1", "message 2", "message 3"]
+    assert [a.text for a in (await store.load(key)).answers] == seen
+    assert await store.active() == []
+
+
+async def test_one_holder_at_a_time_and_a_stale_holder_cannot_write(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    await store.accept(key, event(1), "Ev1", require_thread=True)
+    first, _ = await store.claim(key)
+    assert await store.claim(key) is None, "the lease is exclusive"
+    await asyncio.sleep(store.lease_ms / 1000 + 0.2)       # the holder stalls past its lease
+    second, head = await store.claim(key)
+    assert second.fence > first.fence and head is not None
+    with pytest.raises(LeaseLost):
+        await store.complete(first, state(phase=Phase.ENDED))
+    with pytest.raises(LeaseLost):
+        await store.checkpoint(first, state(phase=Phase.ENDED))
+    assert await store.renew(first) is False
+    await store.complete(second, state(phase=Phase.DISCUSSING))
+    assert (await store.load(key)).phase is Phase.DISCUSSING
+
+
+async def test_release_leaves_unhandled_events_for_another_process(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    await store.accept(key, event(1), "Ev1", require_thread=True)
+    lease, _ = await store.claim(key)
+    assert await store.renew(lease) is True
+    await store.release(lease)
+    assert await store.active() == [key]
+    other, head = await store.claim(key)
+    assert Inbound.model_validate_json(head.event_raw).event_id == "Ev1"
+    await store.complete(other, None)
+    assert await store.next(other) is None
+
+
+async def test_ttl_is_set_and_refreshed(redis_store):
+    await seed(redis_store, state())
     key = REF.key(redis_store.prefix)
-    await redis_store.save(state())
-    assert 3590 <= await redis_store.ttl_of(key) <= 3600
-    await redis_store._redis.expire(key, 10)
-    await redis_store.save(state())
-    assert await redis_store.ttl_of(key) > 3000
-
-
-async def test_json_document_has_schema_version(redis_store):
-    await redis_store.save(state())
-    raw = await redis_store._redis.get(REF.key(redis_store.prefix))
-    assert json.loads(raw)["schema_version"] == 1
+    assert 3590 <= await redis_store.client.ttl(key) <= 3600
+    await redis_store.client.expire(key, 10)
+    await redis_store.accept(key, event(1), "Ev1", require_thread=True)
+    lease, head = await redis_store.claim(key)
+    await redis_store.complete(lease, decode_state(head.state_raw))
+    assert await redis_store.client.ttl(key) > 3000
+    assert json.loads(await redis_store.client.get(key))["schema_version"] == 1
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -55,96 +133,30 @@ async def test_json_document_has_schema_version(redis_store):
     (json.dumps({"schema_version": 0, "problem": "x"}), "schema version 0"),
     (json.dumps({"schema_version": 1, "problem": 5}), "does not match"),
 ])
-async def test_corrupt_or_old_documents_raise_a_clear_error(store, raw, reason):
-    key = REF.key(store.prefix)
-    await store.put_raw(key, raw)
+async def test_corrupt_or_old_documents_raise_a_clear_error(redis_store, raw, reason):
+    key = REF.key(redis_store.prefix)
+    await redis_store.client.set(key, raw)
     with pytest.raises(CorruptState, match=reason):
-        await store.load(key)
+        await redis_store.load(key)
 
 
-async def test_dedupe_first_delivery_only(store):
-    assert await store.first_delivery("Ev1") is True
-    assert await store.first_delivery("Ev1") is False
-    assert await store.first_delivery("Ev2") is True
-
-
-async def test_lock_serialises_concurrent_callers(store):
-    key = REF.key(store.prefix)
-    events: list[str] = []
-
-    async def worker(name: str) -> None:
-        async with store.lock(key):
-            events.append(f"{name}+")
-            await asyncio.sleep(0.05)
-            events.append(f"{name}-")
-
-    await asyncio.gather(*(worker(str(i)) for i in range(5)))
-    # Never interleaved: every enter is followed by its own exit.
-    for i in range(0, len(events), 2):
-        assert events[i][:-1] == events[i + 1][:-1]
-        assert events[i].endswith("+") and events[i + 1].endswith("-")
-    assert len(events) == 10
-
-
-async def test_lock_is_released_after_an_exception(store):
-    key = REF.key(store.prefix)
-    with pytest.raises(RuntimeError):
-        async with store.lock(key):
-            raise RuntimeError("boom")
-    async with asyncio.timeout(1):
-        async with store.lock(key):
-            pass
-
-
-async def test_lock_times_out_when_held_too_long(redis_store):
+async def test_each_operation_is_one_round_trip(redis_store):
+    await seed(redis_store, state())
     key = REF.key(redis_store.prefix)
-    # Another process holds the lock (for up to 5 s); we give up after 0.3 s.
-    await redis_store._redis.set(f"{key}:lock", "other-process", px=5000)
-    redis_store.lock_timeout = 0.3
-    with pytest.raises(LockTimeout):
-        async with redis_store.lock(key):
-            pass
-    assert await redis_store._redis.get(f"{key}:lock") == "other-process"
-
-
-async def test_lock_of_crashed_holder_expires(redis_store):
-    key = REF.key(redis_store.prefix)
-    await redis_store._redis.set(f"{key}:lock", "someone-else", px=200)
-    async with asyncio.timeout(2):
-        async with redis_store.lock(key):
-            assert await redis_store._redis.get(f"{key}:lock") != "someone-else"
+    before = redis_store.round_trips
+    await redis_store.accept(key, event(1), "Ev1", require_thread=True)
+    lease, head = await redis_store.claim(key)
+    await redis_store.complete(lease, decode_state(head.state_raw))
+    assert await redis_store.next(lease) is None
+    assert redis_store.round_trips - before == 4, "a reply costs four round trips"
 
 
 async def test_unreachable_redis_raises_store_unavailable():
-    dead = RedisStore("redis://127.0.0.1:1/0")
-    with pytest.raises(StoreUnavailable):
-        await dead.load("ib:x")
-    with pytest.raises(StoreUnavailable):
-        await dead.first_delivery("e")
-    await dead.close()
-
-
-async def test_waiters_in_one_process_are_served_in_arrival_order(redis_store):
-    key = REF.key(redis_store.prefix)
-    order: list[int] = []
-
-    async def worker(i: int) -> None:
-        async with redis_store.lock(key):
-            order.append(i)
-            await asyncio.sleep(0.01)
-
-    tasks = []
-    for i in range(8):
-        tasks.append(asyncio.create_task(worker(i)))
-        await asyncio.sleep(0)  # arrive one after the other
-    await asyncio.gather(*tasks)
-    assert order == list(range(8))
-
-
-async def test_a_long_turn_keeps_its_lock(redis_store):
-    key = REF.key(redis_store.prefix)
-    redis_store.lock_timeout = 0.3
-    async with redis_store.lock(key):
-        await asyncio.sleep(0.8)  # well past the lock's own expiry
-        assert await redis_store._redis.get(f"{key}:lock") is not None
-    assert await redis_store._redis.get(f"{key}:lock") is None
+    store = RedisStore("redis://127.0.0.1:1/0", prefix="ibtest-nowhere", retries=0)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.accept("k", event(1), "Ev1", require_thread=True)
+        with pytest.raises(StoreUnavailable):
+            await store.claim("k")
+    finally:
+        await store.close()

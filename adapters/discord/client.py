@@ -5,15 +5,14 @@
   if DISCORD_PRIVATE_THREADS is set) and run the interview there with
   `thread.send`, never with interaction follow-ups (their token dies after
   15 minutes).  `/end` and the "End interview" button end it.
-* Replies in an interview thread go to the core; the bot ignores itself, other
-  bots, and threads that are not interviews.  The core's per-thread lock
-  orders several people's answers; its event-id dedupe (message and
-  interaction ids) makes a duplicate gateway delivery after a resume harmless.
+* Replies in a thread go to the core as they arrive (the core orders them,
+  dedupes repeated gateway deliveries after a resume by message and
+  interaction id, and ignores threads that are not interviews); the bot
+  ignores only itself and other bots.
 * Everything is sent with `AllowedMentions.none()`, also set on the client.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -25,14 +24,14 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.engine import Engine, check_problem
-from bot.formatting import neutralize_mentions, truncate
-from bot.messages import Action
-from bot.problems import resolve_problem
+from bot import texts
+from bot.engine import Engine
+from bot.formatting import truncate
+from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind
+from bot.messages import Action, DeliveryError
 from bot.state import Mode, ThreadRef
-from bot.store import StoreError
 
-from .views import ActionsView, ThreadSink, Typing
+from .views import ActionsView, ThreadSink
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,12 @@ def missing_permissions(perms: discord.Permissions, *, private: bool) -> list[st
 
 
 class InterviewBot(discord.Client):
+    """discord.py client that translates interactions and messages into core events (and is the core's
+    `Platform` for Discord: it opens threads and hands out sinks)."""
+
+    name = "discord"
+    commands_in_threads = True
+
     def __init__(self, settings: Any, engine: Engine, *, preview_interval: float = 1.2,
                  typing_interval: float = 8.0, **options: Any):
         use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
@@ -89,15 +94,15 @@ class InterviewBot(discord.Client):
         self.engine = engine
         self.preview_interval = preview_interval
         self.typing_interval = typing_interval
-        self.allowed_channels = parse_ids(settings.discord_allowed_channels)
-        self.allowed_guilds = parse_ids(settings.discord_allowed_guilds)
         self.private_threads = bool(settings.discord_private_threads)
         self.message_content = True
         self.tree = app_commands.CommandTree(self)
         self._register_commands()
+        self._interactions: dict[str, discord.Interaction] = {}
+        self._parents: dict[int, int] = {}
         # Measurements for the benchmark and the logs.
         self.response_latencies: list[float] = []
-        self._thread_locks: dict[int, asyncio.Lock] = {}
+        engine.register(self)
 
     # ----------------------------------------------------------- start-up
     async def setup_hook(self) -> None:
@@ -122,11 +127,11 @@ class InterviewBot(discord.Client):
         except discord.HTTPException as exc:
             log.error("command sync failed: %s. Check the bot was invited with the applications.commands scope "
                       "(and DISCORD_GUILD_ID is a server it is in).", exc)
+        self.engine.start()
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
-    # ----------------------------------------------------------- commands
     def _register_commands(self) -> None:
         bot = self
 
@@ -142,25 +147,46 @@ class InterviewBot(discord.Client):
 
         @self.tree.command(name="end", description="End the interview in this thread")
         async def end(interaction: discord.Interaction) -> None:
-            await bot.end_command(interaction)
+            await bot.thread_action(interaction, Action.END, texts.END_OUTSIDE_THREAD)
 
         @self.tree.error
         async def on_app_command_error(interaction: discord.Interaction, error: Exception) -> None:
             log.exception("command failed", exc_info=error)
-            await bot._ephemeral(interaction, "Sorry, something went wrong on my side. Please try again.")
+            await bot._ephemeral(interaction, texts.SOMETHING_WENT_WRONG)
+
+    # ----------------------------------------------------------- platform
+    def sink(self, ref: ThreadRef) -> ThreadSink:
+        channel = self.get_channel(int(ref.thread)) or self.get_partial_messageable(int(ref.thread))
+        return ThreadSink(channel, min_interval=self.preview_interval, typing_interval=self.typing_interval)
+
+    async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
+        interaction = self._interactions.pop(event_id, None)
+        try:
+            channel = self.get_channel(int(where.channel)) or await self.fetch_channel(int(where.channel))
+            assert isinstance(channel, discord.TextChannel)
+            thread = await channel.create_thread(
+                name=title, auto_archive_duration=1440, invitable=True,
+                type=discord.ChannelType.private_thread if self.private_threads else discord.ChannelType.public_thread)
+            if self.private_threads and interaction is not None:
+                await thread.add_user(interaction.user)
+        except (discord.HTTPException, AssertionError) as exc:
+            reason = "Forbidden" if isinstance(exc, discord.Forbidden) else getattr(exc, "text", "") or str(exc)
+            if interaction is not None:
+                await self._edit_original(interaction, texts.not_started_on(reason or "error"))
+            raise DeliveryError(f"thread creation in {where.channel}: {reason}") from exc
+        if interaction is not None:
+            await self._edit_original(interaction, texts.thread_opened(announce, thread.mention))
+        self._parents[thread.id] = thread.parent_id
+        return where.model_copy(update={"thread": str(thread.id)})
+
+    async def display_name(self, author_id: str, fallback: str) -> str:
+        return fallback
 
     # ------------------------------------------------------------- helpers
-    def allowed(self, guild_id: int | None, channel_id: int | None) -> bool:
-        if self.allowed_guilds and guild_id not in self.allowed_guilds:
-            return False
-        if self.allowed_channels and channel_id not in self.allowed_channels:
-            return False
-        return True
-
     @staticmethod
-    def ref_for(thread: Any) -> ThreadRef:
+    def ref_for(thread: Any, parent_id: int | None = None) -> ThreadRef:
         return ThreadRef(platform="discord", workspace=str(thread.guild.id if thread.guild else "-"),
-                         channel=str(thread.parent_id), thread=str(thread.id))
+                         channel=str(parent_id or thread.parent_id), thread=str(thread.id))
 
     async def _ephemeral(self, interaction: discord.Interaction, text: str) -> None:
         try:
@@ -171,145 +197,85 @@ class InterviewBot(discord.Client):
         except discord.HTTPException as exc:
             log.warning("could not answer interaction %s: %s", interaction.id, exc)
 
-    def _note_response(self, interaction: discord.Interaction, started: float) -> None:
-        self.response_latencies.append(time.perf_counter() - started)
-
-    def _command_refusal(self, interaction: discord.Interaction, mode: Mode) -> str | None:
-        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
-        channel = interaction.channel
-        if interaction.guild_id is None:
-            return (f"I run interviews in server threads, so `{command}` doesn't work in DMs. "
-                    "Use it in a text channel of a server I'm in.")
-        if channel is not None and getattr(channel, "type", None) in THREAD_TYPES:
-            return (f"`{command}` opens a new thread, so use it in the text channel, not inside a thread. "
-                    "Inside an interview thread just reply, or use `/end`.")
-        if not isinstance(channel, discord.TextChannel):
-            return f"`{command}` works in text channels (where I can open a thread), not in this kind of channel."
-        if not self.allowed(interaction.guild_id, channel.id):
-            return "I'm not enabled in this channel. Ask a server admin which channel to use for mock interviews."
-        missing = missing_permissions(interaction.app_permissions, private=self.private_threads)
-        if missing:
-            names = ", ".join(f"**{m}**" for m in missing)
-            return (f"I can't run an interview here: I'm missing the {names} permission"
-                    f"{'s' if len(missing) > 1 else ''} in {channel.mention}. "
-                    "Ask a server admin to grant it to my role (see the set-up guide).")
-        return None
-
-    # ---------------------------------------------------------- /interview
-    async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode) -> None:
-        started = time.perf_counter()
-        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
-        problem = resolve_problem(problem, diagram=mode is Mode.DIAGRAM)
-        refusal = self._command_refusal(interaction, mode) or check_problem(
-            problem, self.settings.max_problem_chars, command)
-        if refusal:
-            await self._ephemeral(interaction, refusal)
-            self._note_response(interaction, started)
-            return
-        try:
-            first = await self.engine.store.first_delivery(f"discord:interaction:{interaction.id}")
-        except StoreError as exc:
-            log.error("store unavailable: %s", exc)
-            await self._ephemeral(interaction, "I can't reach my memory (the state store) right now, so I can't "
-                                               "start an interview. Please try again in a minute.")
-            return
-        if not first:
-            log.info("duplicate interaction %s ignored", interaction.id)
-            return
-        problem = problem.strip()
-        what = "flow diagram" if mode is Mode.DIAGRAM else "mock interview"
-        shown = neutralize_mentions(truncate(" ".join(problem.split()), 300))
-        await interaction.response.send_message(f"Starting a {what}: **{shown}**\nOpening a thread…")
-        self._note_response(interaction, started)
-
-        channel = interaction.channel
-        assert isinstance(channel, discord.TextChannel)
-        try:
-            thread = await channel.create_thread(
-                name=thread_name(problem, mode),
-                type=discord.ChannelType.private_thread if self.private_threads else discord.ChannelType.public_thread,
-                auto_archive_duration=1440, invitable=True)
-            if self.private_threads:
-                await thread.add_user(interaction.user)
-        except discord.Forbidden:
-            perm = "Create Private Threads" if self.private_threads else "Create Public Threads"
-            await self._edit_original(interaction, f"I couldn't open a thread: I'm missing the **{perm}** permission "
-                                                   "here. Ask a server admin to grant it to my role.")
-            return
-        except discord.HTTPException as exc:
-            log.warning("thread creation failed: %s", exc)
-            await self._edit_original(interaction, "I couldn't open a thread here (Discord said: "
-                                                   f"{exc.text or exc.status}). Please try again.")
-            return
-        await self._edit_original(interaction, f"Started a {what}: **{shown}**\nIt's in {thread.mention}, "
-                                               "where anyone can answer.")
-        ref = self.ref_for(thread)
-        await self._run_turn(thread, lambda sink: self.engine.start(
-            ref, problem, mode=mode, user=interaction.user.display_name, sink=sink, event_id=str(interaction.id)))
-
     async def _edit_original(self, interaction: discord.Interaction, text: str) -> None:
         try:
             await interaction.edit_original_response(content=text)
         except discord.HTTPException as exc:
             log.info("could not edit the command response: %s", exc)
 
-    async def _run_turn(self, thread: Any, call) -> bool:
-        """Run one core turn in a thread with typing shown; never let an exception escape silently."""
-        async with Typing(thread, interval=self.typing_interval) as typing:
-            sink = ThreadSink(thread, typing=typing, min_interval=self.preview_interval)
+    def _where_refusal(self, interaction: discord.Interaction, command: str) -> str | None:
+        """The platform facts that rule a command out here, worded by the core."""
+        channel = interaction.channel
+        if interaction.guild_id is None:
+            return texts.dm_refusal(command)
+        if channel is not None and getattr(channel, "type", None) in THREAD_TYPES:
+            return texts.in_thread_refusal(command)
+        if not isinstance(channel, discord.TextChannel):
+            return texts.wrong_channel_refusal(command)
+        missing = missing_permissions(interaction.app_permissions, private=self.private_threads)
+        if missing:
+            return texts.missing_permissions(missing, channel.mention)
+        return None
+
+    # ---------------------------------------------------------- commands
+    async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode) -> None:
+        started = time.perf_counter()
+        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
+        refusal = self._where_refusal(interaction, command)
+        if refusal:
+            await self._ephemeral(interaction, refusal)
+            self.response_latencies.append(time.perf_counter() - started)
+            return
+        event_id = f"discord:interaction:{interaction.id}"
+        self._interactions[event_id] = interaction
+        receipt = await self.engine.submit(Inbound(
+            kind=EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, event_id=event_id, text=problem,
+            author_id=str(interaction.user.id), author=interaction.user.display_name,
+            ref=ThreadRef(platform="discord", workspace=str(interaction.guild_id),
+                          channel=str(interaction.channel_id), thread="")))
+        await self._answer(interaction, receipt, public=True)
+        self.response_latencies.append(time.perf_counter() - started)
+        if not receipt.accepted:
+            self._interactions.pop(event_id, None)
+
+    async def _answer(self, interaction: discord.Interaction, receipt: Receipt, *, public: bool = False) -> None:
+        if receipt.kind is ReceiptKind.DUPLICATE:
+            return
+        text = receipt.text or texts.SOMETHING_WENT_WRONG
+        if receipt.kind is ReceiptKind.QUEUED and public:
             try:
-                return bool(await call(sink))
-            except discord.Forbidden as exc:
-                log.error("Discord refused a message in thread %s (missing permission?): %s", thread.id, exc)
-            except Exception:  # noqa: BLE001 - report in the thread instead of dying silently
-                log.exception("turn failed in thread %s", thread.id)
-                try:
-                    await thread.send("Sorry, something went wrong on my side; nothing was lost. "
-                                      "Say *retry* or send that again.")
-                except discord.HTTPException:
-                    pass
-            return True
+                await interaction.response.send_message(truncate(text, 2000))
+            except discord.HTTPException as exc:
+                log.warning("could not answer interaction %s: %s", interaction.id, exc)
+            return
+        await self._ephemeral(interaction, truncate(text, 2000))
 
-    # --------------------------------------------------------------- /end
-    async def end_command(self, interaction: discord.Interaction) -> None:
+    async def thread_action(self, interaction: discord.Interaction, action: Action, outside: str) -> None:
+        """`/end` or a button: a core event for the thread it was used in."""
         started = time.perf_counter()
         channel = interaction.channel
         if interaction.guild_id is None or getattr(channel, "type", None) not in THREAD_TYPES:
-            await self._ephemeral(interaction, "Use `/end` inside an interview thread.")
-            self._note_response(interaction, started)
+            await self._ephemeral(interaction, outside)
+            self.response_latencies.append(time.perf_counter() - started)
             return
-        ref = self.ref_for(channel)
-        if not await self.engine.is_interview(ref):
-            await self._ephemeral(interaction, "This thread isn't a mock interview, so there's nothing to end.")
-            self._note_response(interaction, started)
-            return
-        await interaction.response.send_message("Ending the interview…", ephemeral=True)
-        self._note_response(interaction, started)
-        await self._run_turn(channel, lambda sink: self.engine.handle_action(
-            ref, Action.END, user=interaction.user.display_name, sink=sink, event_id=str(interaction.id)))
+        receipt = await self.engine.submit(Inbound(
+            kind=EventKind.BUTTON, action=action, event_id=f"discord:interaction:{interaction.id}",
+            author_id=str(interaction.user.id), author=interaction.user.display_name, ref=self.ref_for(channel),
+            bot_thread=True))
+        if receipt.kind is ReceiptKind.QUEUED:
+            try:
+                if interaction.type is discord.InteractionType.component:
+                    await interaction.response.edit_message(view=None)   # acknowledge and retire the button
+                else:
+                    await interaction.response.send_message(texts.ENDING, ephemeral=True)
+            except discord.HTTPException as exc:
+                log.info("interaction %s not acknowledged: %s", interaction.id, exc)
+        elif receipt.kind is not ReceiptKind.DUPLICATE:
+            await self._ephemeral(interaction, receipt.text or texts.NOT_OUR_THREAD)
+        self.response_latencies.append(time.perf_counter() - started)
 
-    # ------------------------------------------------------------- buttons
     async def on_button(self, interaction: discord.Interaction, action: Action) -> None:
-        started = time.perf_counter()
-        channel = interaction.channel
-        if interaction.guild_id is None or getattr(channel, "type", None) not in THREAD_TYPES:
-            await self._ephemeral(interaction, "This button only works in an interview thread.")
-            self._note_response(interaction, started)
-            return
-        ref = self.ref_for(channel)
-        if not await self.engine.is_interview(ref):
-            await self._ephemeral(interaction, "This thread's interview is gone (it may have expired). "
-                                               "Start a new one with `/interview <problem>`.")
-            self._note_response(interaction, started)
-            return
-        try:
-            await interaction.response.edit_message(view=None)   # acknowledge and retire the button
-        except discord.HTTPException as exc:
-            log.info("button %s on interaction %s not acknowledged: %s", action, interaction.id, exc)
-            return
-        self._note_response(interaction, started)
-        await self._run_turn(channel, lambda sink: self.engine.handle_action(
-            ref, action, user=interaction.user.display_name, sink=sink, event_id=str(interaction.id)))
+        await self.thread_action(interaction, action, texts.BUTTON_OUTSIDE_THREAD)
 
     # ------------------------------------------------------------ messages
     async def on_message(self, message: discord.Message) -> None:
@@ -317,38 +283,28 @@ class InterviewBot(discord.Client):
             return
         if message.guild is None or message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
-        # Handlers run as concurrent tasks and the store's lock is not first-come-first-served, so keep
-        # each thread's messages in arrival order here (asyncio.Lock is FIFO; taken before any await).
-        key = message.channel.id
-        lock = self._thread_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                await self._on_thread_message(message)
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._thread_locks.pop(key, None)
-
-    async def _on_thread_message(self, message: discord.Message) -> None:
         channel: Any = message.channel
-        if isinstance(channel, discord.PartialMessageable):
+        parent_id = getattr(channel, "parent_id", None) or self._parents.get(channel.id)
+        if parent_id is None:
+            if getattr(channel, "type", None) not in (None, *THREAD_TYPES):
+                return   # a message in an ordinary channel
             # A thread we have not seen since start-up: one fetch tells us its parent.
             try:
                 channel = await self.fetch_channel(channel.id)
             except discord.HTTPException:
                 return
-        if getattr(channel, "type", None) not in THREAD_TYPES:
-            return
-        if message.guild is None or not self.allowed(message.guild.id, channel.parent_id):
-            return
-        ref = self.ref_for(channel)
-        if not await self.engine.is_interview(ref):
-            return
+            parent_id = getattr(channel, "parent_id", None)
+            if parent_id is None:
+                return
+            self._parents[channel.id] = parent_id
         text = message.content
         if self.user is not None:
             text = re.sub(rf"<@!?{self.user.id}>", "", text)
-        text = text.strip()
-        if not text:
-            if message.attachments or message.stickers or not self.message_content:
-                return   # nothing we can read (or no Message Content intent): stay quiet
-        await self._run_turn(channel, lambda sink: self.engine.handle_message(
-            ref, text, user=message.author.display_name, sink=sink, event_id=str(message.id)))
+        if not text.strip() and (message.attachments or message.stickers or not self.message_content):
+            return   # nothing we can read (or no Message Content intent): stay quiet
+        await self.engine.submit(Inbound(
+            kind=EventKind.REPLY, event_id=f"discord:message:{message.id}", ref=self.ref_for(channel, parent_id),
+            author_id=str(message.author.id), author=message.author.display_name, text=text,
+            attachments=[InboundAttachment(filename=a.filename, mime=a.content_type or "", size=a.size)
+                         for a in message.attachments],
+            bot_thread=getattr(channel, "owner_id", None) == getattr(self.user, "id", -1)))

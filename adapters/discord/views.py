@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.formatting import preview_chunk, split_markdown
-from bot.messages import ACTION_LABELS, Action, OutMessage
+from bot.messages import ACTION_LABELS, Action, DeliveryError, OutMessage
 from bot.progress import LivePreviews
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,8 +92,9 @@ class Typing:
         await self._send()
         while True:
             try:
-                await asyncio.wait_for(self._kick.wait(), self.interval)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(self.interval):
+                    await self._kick.wait()
+            except TimeoutError:
                 await self._send()
                 continue
             self._kick.clear()
@@ -112,20 +113,25 @@ class Typing:
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait([self._task], timeout=2.0)   # never hold the turn up for a cosmetic task
 
 
 class ThreadSink:
-    """The core's `Sink` for one Discord thread and one turn."""
+    """The core's `Sink` for one Discord thread and one turn; "typing…" is shown while the turn runs."""
 
-    def __init__(self, channel: Any, *, typing: Typing | None = None, min_interval: float = 1.2):
+    def __init__(self, channel: Any, *, min_interval: float = 1.2, typing_interval: float = 8.0):
         self.channel = channel
-        self.typing = typing
+        self.typing: Typing | None = Typing(channel, interval=typing_interval)
         self.previews = LivePreviews(self._create, self._edit, min_interval=min_interval, limit=MESSAGE_LIMIT)
-        self.sent: list[discord.Message] = []
+
+    async def __aenter__(self) -> "ThreadSink":
+        if self.typing is not None:
+            await self.typing.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.typing is not None:
+            await self.typing.__aexit__(*exc)
 
     async def _create(self, text: str) -> discord.Message:
         msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none())
@@ -142,10 +148,16 @@ class ThreadSink:
     async def partial(self, stream_id: str, markdown: str) -> None:
         try:
             await self.previews.partial(stream_id, preview_text(markdown))
-        except discord.HTTPException as exc:   # a preview is optional; the final post still comes
+        except (discord.HTTPException, asyncio.TimeoutError) as exc:   # a preview is optional
             log.warning("live preview failed: %s", exc)
 
     async def post(self, message: OutMessage) -> None:
+        try:
+            await self._post(message)
+        except (discord.HTTPException, asyncio.TimeoutError) as exc:
+            raise DeliveryError(f"message in thread {getattr(self.channel, 'id', '?')}: {exc}") from exc
+
+    async def _post(self, message: OutMessage) -> None:
         chunks = split_markdown(message.markdown, MESSAGE_LIMIT)
         files = [discord.File(io.BytesIO(a.data), filename=a.filename) for a in message.attachments]
         view = button_row(message.actions)
@@ -164,11 +176,8 @@ class ThreadSink:
                 if last and files:
                     extra["attachments"] = files
                 await preview.edit(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
-                self.sent.append(preview)
                 continue
             if last and files:
                 extra["files"] = files
-            sent = await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(),
-                                           **extra)
-            self.sent.append(sent)
+            await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
             self._posted()

@@ -49,6 +49,7 @@ async def test_whole_interview_in_a_public_thread(runner, discord_fake, fake_llm
     assert message_with_button(fake, tid, Action.SKIP.value) is not None
     await settle(0.5)
     assert "###" not in fake.thread_text(tid), "the design must wait for the answers"
+    await settle(0.2)  # the state is saved right after the turn\'s last post
     state = await redis_store.load(ref_of(thread).key(redis_store.prefix))
     assert state.phase is Phase.WAITING_ANSWERS and 2 <= len(state.questions) <= 3
     design_requests = [r for r in fake_llm.requests if "Task: present the design." in last_user_text(r)]
@@ -71,6 +72,7 @@ async def test_whole_interview_in_a_public_thread(runner, discord_fake, fake_llm
     end_id = await fake.slash("end", channel_id=tid)
     await wait_text(fake, tid, WRAP)
     assert callback(fake, end_id)["data"]["flags"] & 64   # ephemeral acknowledgement
+    await settle(0.2)  # the state is saved right after the turn\'s last post
     state = await redis_store.load(ref_of(thread).key(redis_store.prefix))
     assert state.phase is Phase.ENDED
 
@@ -258,7 +260,7 @@ async def test_command_inside_a_thread_and_allow_list(runner, discord_fake):
     await runner.start(discord_allowed_channels="123456789")
     iid = await fake.slash("interview", {"problem": "Design a URL shortener"})
     await fake.wait_for(lambda: callback(fake, iid), 5, "reply")
-    assert "not enabled in this channel" in callback(fake, iid)["data"]["content"]
+    assert callback(fake, iid)["data"]["content"] == "I'm not enabled here: I only run interviews in <#123456789>."
     other = await fake._create_thread(CHANNEL_ID, {"name": "t", "type": 11})
     tid = int(json.loads(other.body)["id"])
     await settle(0.1)

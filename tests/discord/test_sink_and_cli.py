@@ -125,14 +125,3 @@ async def test_interview_bot_discord_process_runs_against_the_fake(tmp_path, fak
         assert proc.returncode == 0, err.decode()[-2000:]
 
 
-def test_allow_lists_for_guilds_and_channels():
-    from types import SimpleNamespace
-
-    from adapters.discord.client import InterviewBot
-
-    open_bot = SimpleNamespace(allowed_guilds=set(), allowed_channels=set())
-    assert InterviewBot.allowed(open_bot, 1, 2)
-    guilds = SimpleNamespace(allowed_guilds={1}, allowed_channels=set())
-    assert InterviewBot.allowed(guilds, 1, 99) and not InterviewBot.allowed(guilds, 2, 99)
-    both = SimpleNamespace(allowed_guilds={1}, allowed_channels={5})
-    assert InterviewBot.allowed(both, 1, 5) and not InterviewBot.allowed(both, 1, 6)

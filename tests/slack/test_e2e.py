@@ -283,7 +283,7 @@ async def test_allowed_channels(fake_slack, fake_llm, redis_store):
     h = await make_harness(fake_slack, fake_llm, redis_store, settings={"slack_allowed_channels": "C1, C2"})
     try:
         status, body = await h.command("Design a URL shortener", channel="C3")
-        assert status == 200 and _json.loads(body)["text"] == "I only run interviews in <#C1>, <#C2>."
+        assert status == 200 and _json.loads(body)["text"] == "I'm not enabled here: I only run interviews in <#C1>, <#C2>."
         await h.settle()
         assert fake_slack.api_calls("chat.postMessage") == []
         await h.command("Design a URL shortener", channel="C2")
