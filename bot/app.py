@@ -25,6 +25,8 @@ def build_engine(settings: Settings, *, llm: LLM | None = None, store=None) -> E
 
 
 async def close_engine(engine: Engine) -> None:
+    """Finish or checkpoint running turns within SHUTDOWN_GRACE, release leases, close clients."""
+    await engine.shutdown()
     await engine.store.close()
     await engine.llm.close()
 

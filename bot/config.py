@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_mode: str = "socket"
     slack_port: int = 3000
+    slack_host: str = "0.0.0.0"
     slack_base_url: str | None = None
     slack_allowed_channels: str = ""
     slack_timeout: float = Field(default=10.0, gt=0, le=120)

@@ -301,6 +301,8 @@ class Pipeline:
 
     async def shutdown(self, grace: float) -> str:
         """Stop taking work, let running turns finish within `grace`, release leases; one summary line."""
+        if self.closing:
+            return "shutdown: already done"
         started = time.monotonic()
         self.closing = True
         if self._recover_task is not None:

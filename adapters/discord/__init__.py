@@ -22,9 +22,15 @@ async def run(settings) -> int:
     engine = build_engine(settings)
     bot = InterviewBot(settings, engine)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):   # a host's stop signal closes the gateway cleanly
+
+    async def stop() -> None:
+        # Running turns finish (or checkpoint) while the REST session is still open; then the gateway closes.
+        await engine.shutdown()
+        await bot.close()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):   # a host's stop signal ends the process cleanly
         try:
-            loop.add_signal_handler(sig, lambda: loop.create_task(bot.close()))
+            loop.add_signal_handler(sig, lambda: loop.create_task(stop()))
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             pass
     try:

@@ -51,6 +51,7 @@ async def run(settings, mode: str, port: int, *, stop: asyncio.Event | None = No
                 pass
     runner = handler = None
     try:
+        engine.start()   # pick up threads a crashed or stopped process left unhandled
         auth = await bot.warm_up()
         log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))
         if mode == "socket":
@@ -59,10 +60,11 @@ async def run(settings, mode: str, port: int, *, stop: asyncio.Event | None = No
             await handler.connect_async()
             log.info("Slack Socket Mode connected; waiting for /interview")
         else:
-            runner = await bot.serve_http(port=port)
-            log.info("Slack HTTP endpoint on :%d/slack/events", port)
+            runner = await bot.serve_http(host=settings.slack_host, port=port)
+            log.info("Slack HTTP endpoint on %s:%d/slack/events", settings.slack_host, port)
         await stop.wait()
     finally:
+        # Stop taking work first, then let running turns finish (or checkpoint) and release leases.
         if handler is not None:
             await handler.close_async()
         if runner is not None:

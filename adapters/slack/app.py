@@ -248,7 +248,9 @@ class SlackBot:
         return runner
 
     async def close(self) -> None:
-        await self.drain(timeout=10)
+        """Stop this adapter's own tasks (button retirement); turns are the engine's to finish."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=2)
         for task in list(self._tasks):
             task.cancel()
 
