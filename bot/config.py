@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     discord_allowed_channels: str = ""
     discord_allowed_guilds: str = ""
     discord_private_threads: bool = False
+    discord_timeout: float = Field(default=30.0, gt=0, le=300)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
 

@@ -45,6 +45,14 @@ class LLMError(Exception):
         }.get(self.kind, "The model API had a problem.")
 
 
+class _CallbackFailed(Exception):
+    """The `on_text` callback raised (e.g. a post failed): re-raised as is, never retried."""
+
+    def __init__(self, original: Exception):
+        super().__init__(str(original))
+        self.original = original
+
+
 @dataclass
 class LLMResult:
     text: str
@@ -153,7 +161,10 @@ class LLM:
                 nonlocal delivered
                 delivered = True
                 if on_text is not None:
-                    await on_text(delta)
+                    try:
+                        await on_text(delta)
+                    except Exception as exc:  # noqa: BLE001 - the caller's failure, not the model's
+                        raise _CallbackFailed(exc) from exc
 
             try:
                 remaining = deadline - time.monotonic()
@@ -163,6 +174,8 @@ class LLM:
                     return await self._stream_once(system, turns, relay, tool, max_tokens)
             except asyncio.CancelledError:
                 raise
+            except _CallbackFailed as exc:
+                raise exc.original from None
             except Exception as exc:  # noqa: BLE001 - every failure becomes an LLMError
                 err = classify(exc)
                 # Statuses other than 200 were already retried by the SDK.

@@ -80,7 +80,7 @@ class InterviewBot(discord.Client):
     name = "discord"
     commands_in_threads = True
 
-    def __init__(self, settings: Any, engine: Engine, *, preview_interval: float = 1.2,
+    def __init__(self, settings: Any, engine: Engine, *, preview_interval: float | None = 1.2,
                  typing_interval: float = 8.0, **options: Any):
         use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
         intents = discord.Intents.default()
@@ -157,7 +157,8 @@ class InterviewBot(discord.Client):
     # ----------------------------------------------------------- platform
     def sink(self, ref: ThreadRef) -> ThreadSink:
         channel = self.get_channel(int(ref.thread)) or self.get_partial_messageable(int(ref.thread))
-        return ThreadSink(channel, min_interval=self.preview_interval, typing_interval=self.typing_interval)
+        return ThreadSink(channel, min_interval=self.preview_interval, typing_interval=self.typing_interval,
+                          timeout=self.settings.discord_timeout)
 
     async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
         interaction = self._interactions.pop(event_id, None)

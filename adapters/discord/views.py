@@ -119,10 +119,13 @@ class Typing:
 class ThreadSink:
     """The core's `Sink` for one Discord thread and one turn; "typing…" is shown while the turn runs."""
 
-    def __init__(self, channel: Any, *, min_interval: float = 1.2, typing_interval: float = 8.0):
+    def __init__(self, channel: Any, *, min_interval: float | None = 1.2, typing_interval: float = 8.0,
+                 timeout: float = 30.0):
         self.channel = channel
+        self.live = min_interval is not None   # None: no live previews, finished messages only
+        self.timeout = timeout   # discord.py retries 5xx itself but waits forever on a hung request
         self.typing: Typing | None = Typing(channel, interval=typing_interval)
-        self.previews = LivePreviews(self._create, self._edit, min_interval=min_interval, limit=MESSAGE_LIMIT)
+        self.previews = LivePreviews(self._create, self._edit, min_interval=min_interval or 0.0, limit=MESSAGE_LIMIT)
 
     async def __aenter__(self) -> "ThreadSink":
         if self.typing is not None:
@@ -146,6 +149,8 @@ class ThreadSink:
             self.typing.posted()
 
     async def partial(self, stream_id: str, markdown: str) -> None:
+        if not self.live:
+            return
         try:
             await self.previews.partial(stream_id, preview_text(markdown))
         except (discord.HTTPException, asyncio.TimeoutError) as exc:   # a preview is optional
@@ -153,7 +158,8 @@ class ThreadSink:
 
     async def post(self, message: OutMessage) -> None:
         try:
-            await self._post(message)
+            async with asyncio.timeout(self.timeout):
+                await self._post(message)
         except (discord.HTTPException, asyncio.TimeoutError) as exc:
             raise DeliveryError(f"message in thread {getattr(self.channel, 'id', '?')}: {exc}") from exc
 

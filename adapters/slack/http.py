@@ -51,8 +51,8 @@ class SlackHttp:
             return web.Response(status=401, text="invalid signature")
         try:
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
-            if not isinstance(bolt_request.body, dict):
-                raise ValueError("body is not an object")
+            if not body.strip() or not isinstance(bolt_request.body, dict) or not bolt_request.body:
+                raise ValueError("body is empty or not an object")
         except Exception as exc:  # noqa: BLE001 - Bolt's parsers raise many kinds
             log.warning("malformed Slack request: %s", exc.__class__.__name__)
             return web.Response(status=400, text="malformed body")

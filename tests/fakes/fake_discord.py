@@ -154,6 +154,7 @@ class FakeDiscord:
         self.members: dict[int, dict] = {}
         self._conns: list[_Conn] = []
         self._injected: list[InjectedLimit] = []
+        self._faults: list[list] = []   # [method, pattern, times, status, delay]
         self._windows: dict[tuple, tuple[float, int]] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -244,6 +245,10 @@ class FakeDiscord:
                    is_global: bool = False) -> None:
         """Answer the next `times` matching requests with a 429."""
         self._injected.append(InjectedLimit(method, re.compile(path_pattern), times, retry_after, is_global))
+
+    def fail(self, method: str, path_pattern: str, *, times: int = 1, status: int = 500, delay: float = 0.0) -> None:
+        """Answer the next `times` matching requests with `status` (after hanging `delay` seconds)."""
+        self._faults.append([method, re.compile(path_pattern), times, status, delay])
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -438,6 +443,13 @@ class FakeDiscord:
             call.status = 401
             return self._error(401, 0, "401: Unauthorized")
 
+        for fault in self._faults:
+            if fault[2] > 0 and fault[0] == method and fault[1].fullmatch(path):
+                fault[2] -= 1
+                if fault[4]:
+                    await asyncio.sleep(fault[4])
+                call.status = fault[3]
+                return self._error(fault[3], 0, f"{fault[3]}: injected fault")
         # Injected 429s first, then the per-channel limit with real headers.
         for inj in self._injected:
             if inj.times > 0 and inj.method == method and inj.pattern.fullmatch(path):

@@ -84,6 +84,7 @@ class Fault:
     status: int = 200
     error: str | None = None
     retry_after: float | None = None
+    delay: float = 0.0          # seconds to hang before answering (a slow or stuck Slack)
 
 
 class _Bucket:
@@ -152,9 +153,9 @@ class FakeSlack:
 
     # -------------------------------------------------------------- helpers
     def fail(self, method: str, *, status: int = 200, error: str | None = None,
-             retry_after: float | None = None, times: int = 1) -> None:
+             retry_after: float | None = None, times: int = 1, delay: float = 0.0) -> None:
         for _ in range(times):
-            self.faults[method].append(Fault(status=status, error=error, retry_after=retry_after))
+            self.faults[method].append(Fault(status=status, error=error, retry_after=retry_after, delay=delay))
 
     def response_url(self, name: str = "r") -> str:
         return f"{self.root}/response/{name}"
@@ -227,6 +228,8 @@ class FakeSlack:
             fault = Fault(status=429, retry_after=1)
         if fault is not None:
             call.status, call.error = fault.status, fault.error
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
             if fault.status == 429:
                 self.rate_limited += 1
                 call.error = "ratelimited"

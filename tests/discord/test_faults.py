@@ -1,0 +1,55 @@
+"""Discord REST faults on posts: a 5xx is retried, a refusal or a hang is reported, never silent."""
+from __future__ import annotations
+
+import logging
+
+from tests.discord.helpers import message_with_button, new_thread, wait_text
+from tests.fakes.fake_discord import FakeDiscord
+
+QUESTIONS = "A few quick questions"
+
+
+def thread_posts(fake: FakeDiscord, tid: int) -> str:
+    return rf"/channels/{tid}/messages"
+
+
+async def test_a_500_on_a_post_is_retried_and_posted_once(runner, discord_fake, fake_llm):
+    fake = discord_fake
+    await runner.start()
+    fake.fail("POST", r"/channels/\d+/messages", times=1, status=500)
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    await wait_text(fake, tid, QUESTIONS, timeout=20)
+    assert fake.thread_text(tid).count(QUESTIONS) == 1
+    assert [c.status for c in fake.calls if c.method == "POST" and c.path == f"/channels/{tid}/messages"][0] == 500
+
+
+async def test_a_refused_post_is_reported_and_the_thread_goes_on(runner, discord_fake, fake_llm, caplog):
+    from bot.messages import Action
+
+    fake = discord_fake
+    await runner.start(preview_interval=None)
+    caplog.set_level(logging.ERROR)
+    fake.fail("POST", r"/channels/\d+/messages", times=1, status=403)   # the questions are refused once
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    err = await fake.wait_for(lambda: message_with_button(fake, tid, Action.RETRY.value), 20, "the retry notice")
+    assert "couldn't post" in err["content"]
+    assert any(str(tid) in r.getMessage() for r in caplog.records), "the failure is logged with the thread key"
+    await fake.press(int(err["id"]), Action.RETRY.value)
+    await wait_text(fake, tid, QUESTIONS, timeout=20)
+
+
+async def test_a_hung_post_times_out_into_a_retry_notice(runner, discord_fake, fake_llm):
+    from bot.messages import Action
+
+    fake = discord_fake
+    await runner.start(preview_interval=None, discord_timeout=0.5)
+    fake.fail("POST", r"/channels/\d+/messages", times=1, status=503, delay=1.5)
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    err = await fake.wait_for(lambda: message_with_button(fake, tid, Action.RETRY.value), 20, "the retry notice")
+    assert "couldn't post" in err["content"]
