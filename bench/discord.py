@@ -35,7 +35,7 @@ from collections import Counter  # noqa: E402
 from discord.gateway import DiscordWebSocket  # noqa: E402
 from discord.http import Route  # noqa: E402
 
-from adapters.discord.client import InterviewBot  # noqa: E402
+from adapters.discord.client import InterviewBot, use_endpoints  # noqa: E402
 from bot.app import build_engine  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.store import MemoryStore, RedisStore  # noqa: E402
@@ -119,6 +119,7 @@ async def main(n: int) -> None:
         store = (RedisStore(redis_url, prefix=f"ibbench-{os.getpid()}", ttl_seconds=600) if redis_url
                  else MemoryStore())
         engine = build_engine(settings, store=store)
+        use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
         bot = InterviewBot(settings, engine, guild_ready_timeout=0.05)
         runner = asyncio.create_task(bot.start(TOKEN))
         try:

@@ -90,11 +90,15 @@ class Engine:
             refusal = self._check_command(event)
             if refusal is not None:
                 return refusal
-            key = self.key(event.ref.model_copy(update={"thread": f"start.{event.event_id}"}))
-        else:
-            key = self.key(event.ref)
+        key = self.inbox_key(event)
         outcome = await self.pipeline.accept(key, event, require_thread=not event.opens_thread)
         return await self._receipt(event, outcome)
+
+    def inbox_key(self, event: Inbound) -> str:
+        """The inbox an event is queued in: its thread's, or for a command one of its own."""
+        if event.opens_thread:
+            return self.key(event.ref.model_copy(update={"thread": f"start.{event.event_id}"}))
+        return self.key(event.ref)
 
     def _check_command(self, event: Inbound) -> Receipt | None:
         command = "/diagram" if event.kind is EventKind.DIAGRAM else "/interview"

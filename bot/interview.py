@@ -18,7 +18,7 @@ from .messages import Action, DeliveryError, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
 from .replies import discuss_preview, numbered, parse_discuss, questions_markdown, split_questions_preview
 from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, MARKER_RE, SectionParser, heading, parse_questions
-from .state import InFlight, InterviewState, Mode, Pending, Phase, Turn
+from .state import InFlight, InterviewState, Mode, Pending, Phase, Step, Turn
 from .whiteboard import WhiteboardMaker
 
 log = logging.getLogger(__name__)
@@ -182,9 +182,10 @@ class Steps:
         pending = Pending(step="discuss", text=text, user=user)
         reply = resume_reply
         if not reply:
-            reply = await self._discuss_call(ctx, ask, stream_id, pending)
-            if reply is None:
+            fresh = await self._discuss_call(ctx, ask, stream_id, pending)
+            if fresh is None:
                 return
+            reply = fresh
             parsed = parse_discuss(reply)
             answer_md = parsed.answer + (f"\n\n**What changed**\n{parsed.changes}" if parsed.changes else "")
             try:
@@ -253,7 +254,7 @@ class Steps:
 class SectionStream:
     """One sectioned reply: streamed, each section posted (and checkpointed) the moment it is complete."""
 
-    def __init__(self, steps: Steps, ctx: Ctx, ask: str, catalogue: dict[str, str], *, step: str):
+    def __init__(self, steps: Steps, ctx: Ctx, ask: str, catalogue: dict[str, str], *, step: Step):
         self.steps, self.ctx, self.ask, self.catalogue, self.step = steps, ctx, ask, catalogue, step
         self.order = list(catalogue)
         self.texts: list[str] = []
@@ -276,7 +277,7 @@ class SectionStream:
             self.texts = [partial]
         else:
             state.sections = {}
-        pending = Pending(step=self.step)  # type: ignore[arg-type]
+        pending = Pending(step=self.step)
         try:
             turns = design_turns(state, self.ask, partial)
             if partial:
@@ -318,8 +319,9 @@ class SectionStream:
             buf.append(delta)
             for sid, body in parser.feed(delta):
                 await self._post(sid, body, "".join(buf))
-            sid, body = parser.current()
-            if sid in self.catalogue and sid not in self.posted and body:
+            current, body = parser.current()
+            if current is not None and current in self.catalogue and current not in self.posted and body:
+                sid = current
                 preview = "_Drawing the diagram…_" if sid == "diagram" else body
                 await self.ctx.sink.partial(f"{self.step}:{sid}", neutralize_mentions(
                     f"### {heading(sid, self.catalogue)}\n{preview}"))
@@ -339,7 +341,7 @@ class SectionStream:
         self.posted.add(sid)
         self.state.sections[sid] = body
         partial = self._so_far(current) if current else self._so_far()
-        self.state.inflight = InFlight(event_id=self.ctx.event_id, step=self.step,  # type: ignore[arg-type]
+        self.state.inflight = InFlight(event_id=self.ctx.event_id, step=self.step,
                                        partial=partial)
         await self.ctx.checkpoint(self.state)
 

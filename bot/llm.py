@@ -180,7 +180,8 @@ class LLM:
                 err = classify(exc)
                 # Statuses other than 200 were already retried by the SDK.
                 pre_stream = isinstance(exc, anthropic.APIStatusError) and exc.status_code != 200
-                if attempt == 1 and not delivered and not pre_stream and err.kind in {"overloaded", "connection", "api"}:
+                retryable = err.kind in {"overloaded", "connection", "api"}
+                if attempt == 1 and not delivered and not pre_stream and retryable:
                     log.warning("model stream failed before any text (%s); retrying once", err.kind)
                     continue
                 raise err from exc
@@ -204,7 +205,7 @@ class LLM:
             final = await stream.get_final_message()
         tool_input = None
         for block in final.content:
-            if getattr(block, "type", None) == "tool_use":
+            if block.type == "tool_use":
                 tool_input = block.input if isinstance(block.input, dict) else None
         text = "".join(parts)
         return LLMResult(text=text, usage=usage_of(final.usage), tool_input=tool_input,

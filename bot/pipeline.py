@@ -21,6 +21,7 @@ and releases the leases so another process continues at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -29,8 +30,17 @@ from typing import Awaitable, Callable
 
 from .inbound import Inbound
 from .state import InterviewState
-from .store import (AcceptOutcome, CorruptState, Forward, Head, Lease, LeaseLost, SessionStore, StoreUnavailable,
-                    decode_state)
+from .store import (
+    AcceptOutcome,
+    CorruptState,
+    Forward,
+    Head,
+    Lease,
+    LeaseLost,
+    SessionStore,
+    StoreUnavailable,
+    decode_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +160,7 @@ class Pipeline:
             return
         task = asyncio.ensure_future(self._drain(key))
         self._drains[key] = task
-        task.add_done_callback(lambda t, k=key: self._drained(k, t))
+        task.add_done_callback(functools.partial(self._drained, key))
 
     def _drained(self, key: str, task: asyncio.Task[None]) -> None:
         if self._drains.get(key) is task:
@@ -286,6 +296,18 @@ class Pipeline:
     def start(self) -> None:
         if self._recover_task is None:
             self._recover_task = asyncio.ensure_future(self._recover_loop())
+
+    async def settled(self, key: str, timeout: float = 30.0) -> None:
+        """Wait until nothing of one thread is running or held here."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            task = self._drains.get(key)
+            if task is None:
+                if not any(w.key == key for w in self._held):
+                    return
+                await asyncio.sleep(0.01)
+                continue
+            await asyncio.wait([task], timeout=max(0.0, deadline - time.monotonic()))
 
     async def idle(self, timeout: float = 30.0) -> None:
         """Wait until no turn runs and nothing is held (tests, console)."""

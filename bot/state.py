@@ -68,10 +68,13 @@ class Answer(BaseModel):
 class Pending(BaseModel):
     """A step that failed (model or network) and can be re-run with "retry"."""
 
-    step: Literal["questions", "design", "diagram", "discuss"]
+    step: Step
     text: str = ""
     user: str = ""
     partial: str = ""   # design text already posted before the failure, so retry only adds what is missing
+
+
+Step = Literal["questions", "design", "diagram", "discuss"]
 
 
 class InFlight(BaseModel):
@@ -83,7 +86,7 @@ class InFlight(BaseModel):
     """
 
     event_id: str
-    step: Literal["questions", "design", "diagram", "discuss"]
+    step: Step
     partial: str = ""   # the model's text so far (sections already posted are in `sections`)
     text: str = ""      # discuss: the message being answered, and who wrote it
     user: str = ""

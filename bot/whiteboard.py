@@ -95,7 +95,8 @@ class WhiteboardMaker:
 
     async def _repair(self, raw: str, errors: list[str], usage: Usage, context: str) -> "dg.Graph | None":
         ask = self.prompts.render("graph_fix", errors="\n".join(f"- {e}" for e in errors))
-        turns = [Turn(role="user", content=f"{ask}\n\nThe JSON you gave:\n{raw[:6000]}\n\nThe design it belongs to:\n{context[:6000]}")]
+        content = f"{ask}\n\nThe JSON you gave:\n{raw[:6000]}\n\nThe design it belongs to:\n{context[:6000]}"
+        turns = [Turn(role="user", content=content)]
         try:
             result = await self.llm.complete(self.prompts.system, turns, tool=dg.GRAPH_TOOL, max_tokens=2000)
         except LLMError as exc:

@@ -52,4 +52,9 @@ fi
 # Tests must never read a developer's real tokens.
 unset ANTHROPIC_API_KEY SLACK_BOT_TOKEN SLACK_APP_TOKEN SLACK_SIGNING_SECRET DISCORD_TOKEN REDIS_URL || true
 
+# Static checks first: a lint or type error fails the run like a failing test.
+echo "ruff (bot, adapters)..."
+.venv/bin/ruff check bot adapters
+echo "mypy (bot, adapters)..."
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

@@ -17,8 +17,10 @@ async def run(settings) -> int:
 
     from bot.app import build_engine, close_engine
 
-    from .client import InterviewBot
+    from .client import InterviewBot, use_endpoints
 
+    # DISCORD_API_BASE / DISCORD_GATEWAY_URL (a local fake, a proxy): discord.py reads them from class attributes.
+    use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     engine = build_engine(settings)
     bot = InterviewBot(settings, engine)
     loop = asyncio.get_running_loop()

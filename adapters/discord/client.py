@@ -82,7 +82,6 @@ class InterviewBot(discord.Client):
 
     def __init__(self, settings: Any, engine: Engine, *, preview_interval: float | None = 1.2,
                  typing_interval: float = 8.0, **options: Any):
-        use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
         intents = discord.Intents.default()
         intents.message_content = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())

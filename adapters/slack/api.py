@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
-from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRetryHandler,
-                                                         AsyncRateLimitErrorRetryHandler,
-                                                         AsyncServerErrorRetryHandler)
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         self.count += 1
         header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
         try:
-            wait = float(header[0] if isinstance(header, list) else header)
+            wait = float(str(header[0] if isinstance(header, list) else header))
         except (TypeError, ValueError):
             wait = 1.0
         log.warning("Slack rate limit on %s: waiting %.1fs", request.url.rsplit("/", 1)[-1], wait)

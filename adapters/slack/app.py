@@ -210,7 +210,7 @@ class SlackBot:
             return
         who = body.get("user") or {}
         if who.get("id") and (who.get("username") or who.get("name")):
-            self._names.setdefault(who["id"], who.get("username") or who.get("name"))
+            self._names.setdefault(who["id"], str(who.get("username") or who.get("name")))
         event_id = body.get("trigger_id") or f"{container.get('message_ts')}:{action.get('action_ts')}"
         receipt = await self.engine.submit(Inbound(
             kind=EventKind.BUTTON, action=which, event_id=f"slack:action:{event_id}", author_id=who.get("id", ""),
@@ -232,12 +232,11 @@ class SlackBot:
         """Check the token once at start-up and hand the answer to Bolt's authorization
         middleware, so the first request from Slack is not slowed by an auth.test call."""
         auth = await self.api.client.auth_test()
-        from slack_bolt.middleware.authorization.async_single_team_authorization import \
-            AsyncSingleTeamAuthorization
+        from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
         for middleware in getattr(self.app, "_async_middleware_list", []):
             if isinstance(middleware, AsyncSingleTeamAuthorization) and middleware.auth_test_result is None:
                 middleware.auth_test_result = auth
-        return auth.data if hasattr(auth, "data") else dict(auth)
+        return auth.data if isinstance(auth.data, dict) else {}
 
     # ------------------------------------------------------------ serving
     async def serve_http(self, host: str = "127.0.0.1", port: int = 3000) -> web.AppRunner:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -32,12 +33,14 @@ class SlackHttp:
     async def health(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    def _signed(self, body: str, headers: dict[str, str]) -> bool:
+    def _signed(self, body: str, headers: dict[str, str | Sequence[str]]) -> bool:
         if self.verifier is None:
             return False
         try:
-            return self.verifier.is_valid(body=body, timestamp=headers.get("x-slack-request-timestamp"),
-                                          signature=headers.get("x-slack-signature"))
+            timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+            if not isinstance(timestamp, str) or not isinstance(signature, str):
+                return False
+            return self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
         except (ValueError, TypeError):   # a timestamp that is not a number
             return False
 
@@ -46,7 +49,7 @@ class SlackHttp:
             body = await request.text()
         except UnicodeDecodeError:
             return web.Response(status=400, text="body is not text")
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers: dict[str, str | Sequence[str]] = {k.lower(): v for k, v in request.headers.items()}
         if not self._signed(body, headers):
             return web.Response(status=401, text="invalid signature")
         try:

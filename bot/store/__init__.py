@@ -1,8 +1,18 @@
 """Per-thread state, inbox and lease: one contract, a Redis and an in-memory backend."""
 from __future__ import annotations
 
-from .base import (AcceptOutcome, CorruptState, Forward, Head, Lease, LeaseLost, SessionStore, StoreError,
-                   StoreUnavailable, decode_state)
+from .base import (
+    AcceptOutcome,
+    CorruptState,
+    Forward,
+    Head,
+    Lease,
+    LeaseLost,
+    SessionStore,
+    StoreError,
+    StoreUnavailable,
+    decode_state,
+)
 from .memory import MemoryStore
 from .redis_store import RedisStore
 

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict, deque
 
 from ..state import InterviewState
-from .base import (AcceptOutcome, Forward, Head, Lease, LeaseLost, SessionStore, decode_state)
+from .base import AcceptOutcome, Forward, Head, Lease, LeaseLost, SessionStore, decode_state
 
 
 class MemoryStore(SessionStore):

@@ -8,7 +8,7 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.client import InterviewBot
+from adapters.discord.client import InterviewBot, use_endpoints
 from bot.app import build_engine
 from bot.store import MemoryStore
 from tests.conftest import make_settings
@@ -50,6 +50,7 @@ class BotRunner:
                     **overrides) -> InterviewBot:
         settings = self.settings(**overrides)
         engine = build_engine(settings, store=store or MemoryStore())
+        use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
         bot = InterviewBot(settings, engine, guild_ready_timeout=0.05, preview_interval=preview_interval)
         task = asyncio.get_running_loop().create_task(bot.start(TOKEN))
         self.running.append((bot, task))
