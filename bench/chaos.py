@@ -194,7 +194,6 @@ class Chaos:
         print(f"duplicate posts: {dup_sections} sections, {dup_answers} answers (target 0)")
         print(f"longest silence of a thread owed an answer: p50 {pct(50):.2f} s, p99 {pct(99):.2f} s, "
               f"longest {pct(100):.2f} s (target <= 30 s)")
-              f"(target <= 30 s)")
 
     async def run(self) -> None:
         redis = RedisServer()
