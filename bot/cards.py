@@ -166,7 +166,7 @@ def _check_unique(cards: tuple[ProblemCard, ...]) -> None:
         raise BankError(f"problem id '{repeated[0]}' is used by {ids.count(repeated[0])} problems")
     owner: dict[str, str] = {}
     for card in cards:
-        for kind, value in [("title", card.title.lower())] + [("name", n) for n in set(card.names())]:
+        for kind, value in [("title", card.title.lower())] + [("name", n) for n in dict.fromkeys(card.names())]:
             key = f"{kind}:{value}"
             if key in owner:
                 raise BankError(f"problem '{card.id}': {kind} '{value}' is already used by problem '{owner[key]}'")

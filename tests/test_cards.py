@@ -178,7 +178,9 @@ def test_a_card_without_a_usable_id_is_named_by_its_position():
 @pytest.mark.parametrize("second, fragment", [
     ({"aliases": ["other"], "title": "Design b"}, "problem id 'demo' is used by 2 problems"),
     ({"id": "copy", "aliases": ["other"]}, "title 'design a demo' is already used by problem 'demo'"),
-    ({"id": "copy", "title": "Design b", "aliases": ["Demo Service"]}, "'demo service' is already used"),
+    ({"id": "copy", "title": "Design b", "subject": "B", "aliases": ["Demo Service"]},
+     "problem 'copy': name 'demo service' is already used by problem 'demo'"),
+    ({"id": "copy", "title": "Design b", "aliases": ["b"]}, "problem 'copy': name 'demo' is already used"),
 ])
 def test_duplicates_across_cards_name_both_cards(second, fragment):
     with pytest.raises(BankError, match=re.escape(fragment)):
