@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from .json_reply import extract_json
 from .levels import Level, parse_level
 from .rubric import Rubric
 
@@ -60,18 +61,6 @@ class ScorecardResult:
     outcome: ScorecardOutcome
     scorecard: Scorecard | None = None
     detail: str = ""                 # what was wrong, in words the fix prompt can quote
-
-
-_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.DOTALL | re.IGNORECASE)
-
-
-def extract_json(reply: str) -> str | None:
-    """The JSON object in a reply: a fenced ```json block if any, else the outermost {...} span."""
-    for block in _FENCE.findall(reply):
-        if block.strip().startswith("{"):
-            return block.strip()
-    start, end = reply.find("{"), reply.rfind("}")
-    return reply[start:end + 1] if 0 <= start < end else None
 
 
 def _shape_problems(exc: ValidationError) -> str:
