@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .config import PROJECT_ROOT
+from .option_words import take_keyword
 from .problems import parse_random
 
 LEVELS_FILE = PROJECT_ROOT / "prompts" / "levels.txt"
@@ -66,8 +67,6 @@ def parse_level(text: str | None) -> Level | None:
     return LEVEL_WORDS.get(words)
 
 
-_EXPLICIT = re.compile(r"(?:^|\s)(?:--level[ =]|level\s*[:=]\s*|level\s+)([A-Za-z0-9+\- ]+?)(?=$|[,;)\]])",
-                       re.IGNORECASE)
 _BRACKETED = re.compile(r"\s*[(\[]([^()\[\]]{1,20})[)\]]\s*$")
 
 
@@ -79,15 +78,9 @@ def split_level(text: str | None) -> tuple[Level | None, str]:
     inside a problem ('design a staff rota') is left alone.
     """
     text = (text or "").strip()
-    for match in _EXPLICIT.finditer(text):
-        words = match.group(1).split()
-        for cut in range(len(words), 0, -1):   # 'level: staff design a cache' -> 'staff'
-            level = parse_level(" ".join(words[:cut]))
-            if level is not None:
-                start = match.start(1)
-                consumed = text.find(words[cut - 1], start) + len(words[cut - 1])
-                rest = (text[:match.start()] + " " + text[consumed:]).strip(" ,;")
-                return level, " ".join(rest.split())
+    level, rest = take_keyword(text, "level", parse_level)
+    if level is not None:
+        return level, rest
     bracket = _BRACKETED.search(text)
     if bracket:
         level = parse_level(bracket.group(1))
