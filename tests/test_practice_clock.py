@@ -93,7 +93,7 @@ def test_the_clock_survives_a_restart_through_json():
 
 def test_custom_plans_are_checked():
     plan = PhasePlan(names=("talk", "draw"), minutes=(1, 2), grace_minutes=0.5)
-    clock, state = status(start_clock(T0, plan), T0 + 1.5 * MIN + 1)
+    _, state = status(start_clock(T0, plan), T0 + 1.5 * MIN + 1)
     assert state.phase == "draw"
     with pytest.raises(ValueError, match="one duration per phase"):
         PhasePlan(names=("a",), minutes=(1, 2))
