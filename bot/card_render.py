@@ -28,13 +28,9 @@ def reference_lines(card: ProblemCard) -> list[str]:
     return [f"- **{label}:** {value}" for label, value in ref.rows()] + _bullets(ref.notes)
 
 
-def render_group_card(card: ProblemCard, *, with_checklist: bool = False) -> str:
-    """The interviewer's crib sheet for the group, in Markdown (bold labels, no headings).
-
-    `with_checklist` adds what a strong answer covers and the usual pitfalls: useful to post
-    after the design, so the group can compare the bot's answer with the card.
-    """
-    lines = [
+def render_group_numbers(card: ProblemCard) -> str:
+    """For the start of the interview: the numbers and the scope to answer the candidate with."""
+    return "\n".join([
         f"**Interviewer card: {card.title}** ({card.difficulty.value}, {card.category.value})",
         "Answer the candidate's clarifying questions with these numbers:",
         *reference_lines(card),
@@ -43,14 +39,28 @@ def render_group_card(card: ProblemCard, *, with_checklist: bool = False) -> str
         *_bullets(card.in_scope),
         "**Out of scope:**",
         *_bullets(card.out_of_scope),
-        "",
+    ])
+
+
+def render_group_follow_ups(card: ProblemCard) -> str:
+    """For after the design: the follow-ups and the curveball to throw at the candidate."""
+    return "\n".join([
         "**Follow-ups to ask after the design:**",
         *_numbered(card.follow_ups),
         f"**Curveball for the deep dive:** {card.curveball}",
-    ]
+    ])
+
+
+def render_group_card(card: ProblemCard, *, with_checklist: bool = False) -> str:
+    """The interviewer's crib sheet for the group, in Markdown (bold labels, no headings).
+
+    `with_checklist` adds what a strong answer covers and the usual pitfalls: useful to post
+    after the design, so the group can compare the bot's answer with the card.
+    """
+    parts = [render_group_numbers(card), render_group_follow_ups(card)]
     if with_checklist:
-        lines += ["", *checklist_lines(card)]
-    return "\n".join(lines)
+        parts.append(render_checklist(card))
+    return "\n\n".join(parts)
 
 
 def checklist_lines(card: ProblemCard) -> list[str]:

@@ -10,6 +10,8 @@ from bot.card_render import (
     next_throwable,
     render_checklist,
     render_group_card,
+    render_group_follow_ups,
+    render_group_numbers,
     render_interviewer_card,
     render_throwable,
 )
@@ -206,6 +208,17 @@ def test_group_card_shows_numbers_and_follow_ups():
     assert all(s in with_list for s in card.strong_answer) and all(p in with_list for p in card.pitfalls)
     assert render_checklist(card) in with_list
     assert "@" not in with_list and "\n#" not in with_list
+    numbers, follow_ups = render_group_numbers(card), render_group_follow_ups(card)
+    assert text == numbers + "\n\n" + follow_ups
+    assert card.follow_ups[0] not in numbers and card.reference.users not in follow_ups
+
+
+def test_every_card_fits_the_platform_limits():
+    """Discord: 2000 characters a message, 100 per autocomplete choice; Slack: 75 per option text."""
+    for card in default_bank():
+        assert len(render_group_card(card)) <= 1900, card.id
+        assert len(render_group_numbers(card)) <= 1900 and len(render_group_follow_ups(card)) <= 1900, card.id
+        assert len(card.title) <= 75 and len(card.subject) <= 75, card.id
 
 
 def test_interviewer_card_holds_the_whole_card_as_plain_text():
