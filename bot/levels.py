@@ -146,9 +146,22 @@ def level_guide(level: Level | None = None, *, path: str = str(LEVELS_FILE)) -> 
     return load_levels(path)[level or DEFAULT_LEVEL]
 
 
-def level_prompt(level: Level | None = None, *, path: str = str(LEVELS_FILE)) -> str:
-    """The block the engine appends to the design (or diagram) prompt for this level."""
+def level_opening_note(level: Level | None = None, *, path: str = str(LEVELS_FILE)) -> str:
+    """One instruction for the first message (the clarifying questions): name the level up front."""
     guide = level_guide(level, path=path)
-    return (f"Level: answer as a strong {guide.level.value}-level candidate would. Say so in one short "
-            f"sentence in your opening, in your own words, along these lines: \"{guide.opening}\"\n"
-            f"{guide.guidance}")
+    return (f"You are answering at {guide.level.value} level. Say so in one short sentence at the start of "
+            f"your first paragraph, in your own words, along these lines: \"{guide.opening}\"")
+
+
+def level_prompt(level: Level | None = None, *, announce: bool = False, path: str = str(LEVELS_FILE)) -> str:
+    """The block the engine appends to the design (or diagram) prompt for this level.
+
+    `announce` also asks the model to state the level, for flows with no clarifying step
+    (diagram-only mode); otherwise `level_opening_note` went into the first message.
+    """
+    guide = level_guide(level, path=path)
+    lines = [f"Level: answer as a strong {guide.level.value}-level candidate would."]
+    if announce:
+        lines.append(f"Say so in one short sentence in your opening, in your own words, along these lines: "
+                     f"\"{guide.opening}\"")
+    return " ".join(lines) + "\n" + guide.guidance

@@ -36,6 +36,8 @@ def test_design_extras_appends_depth_then_level():
     full = design_extras(Level.STAFF)
     assert full.startswith(depth_text()) and full.endswith(level_guide(Level.STAFF).guidance)
     assert "staff-level candidate" in full
-    diagram = design_extras(Level.JUNIOR, depth=False)
+    assert level_guide(Level.STAFF).opening not in full
+    diagram = design_extras(Level.JUNIOR, depth=False, announce_level=True)
     assert depth_text() not in diagram and diagram.startswith("Level: answer as a strong junior-level")
+    assert level_guide(Level.JUNIOR).opening in diagram
     assert "senior-level candidate" in design_extras()

@@ -9,6 +9,7 @@ from bot.levels import (
     Level,
     LevelsFileError,
     level_guide,
+    level_opening_note,
     level_prompt,
     parse_level,
     parse_levels,
@@ -66,10 +67,15 @@ def test_every_level_has_an_opening_and_guidance_that_grow_in_breadth():
     assert "partition key" in level_guide(Level.SENIOR).guidance.lower()
 
 
-def test_level_prompt_names_the_level_and_asks_for_it_in_the_opening():
+def test_level_prompt_names_the_level_and_announces_it_only_when_asked():
     text = level_prompt(Level.STAFF)
-    assert text.startswith("Level: answer as a strong staff-level candidate")
-    assert level_guide(Level.STAFF).opening in text and level_guide(Level.STAFF).guidance in text
+    assert text.startswith("Level: answer as a strong staff-level candidate would.\n")
+    assert level_guide(Level.STAFF).opening not in text and text.endswith(level_guide(Level.STAFF).guidance)
+    announced = level_prompt(Level.STAFF, announce=True)
+    assert level_guide(Level.STAFF).opening in announced and "in your opening" in announced
+    note = level_opening_note(Level.JUNIOR)
+    assert note.startswith("You are answering at junior level.") and level_guide(Level.JUNIOR).opening in note
+    assert "senior level" in level_opening_note()
     assert "$" not in LEVELS_FILE.read_text(encoding="utf-8")
 
 
