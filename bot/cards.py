@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from .config import PROJECT_ROOT
 
@@ -51,7 +60,8 @@ def _has_number(value: str) -> str:
     return value
 
 
-NumberText = Annotated[Text, Field(description="a short phrase holding at least one number")]
+NumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                       AfterValidator(_has_number)]
 
 
 class Reference(BaseModel):
@@ -66,8 +76,6 @@ class Reference(BaseModel):
     latency: NumberText
     availability: NumberText
     notes: list[Text] = Field(default_factory=list)
-
-    _numbers = field_validator("users", "read_qps", "write_qps", "data", "latency", "availability")(_has_number)
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs in the order an interviewer is asked about them."""
@@ -147,7 +155,7 @@ class ProblemBank:
     def __len__(self) -> int:
         return len(self.cards)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ProblemCard]:
         return iter(self.cards)
 
     def get(self, card_id: str) -> ProblemCard | None:
