@@ -2,10 +2,13 @@
 
 - `interviewer_system`: the system prompt for the bot as interviewer, holding the hidden card;
 - `turn_note`: the bracketed note the engine puts before each candidate message (phase, time, hint);
+- `scoring_transcript` / `candidate_words`: the thread as the scorecard prompt and the evidence check see it;
 - `scorecard_prompt` / `scorecard_fix_prompt`: asking for the scorecard JSON, and once more if it was unusable.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from string import Template
@@ -58,12 +61,28 @@ def turn_note(phase: str, minutes_left: float | None = None, *, overrun: bool = 
     return note + (" [hint requested]" if hint else "")
 
 
-def scorecard_prompt(problem: str, *, level: Level | None = None, hints_used: int = 0, rubric: Rubric | None = None,
-                     directory: Path | str = PROMPTS_DIR) -> str:
+class Speaker(str, Enum):
+    CANDIDATE = "Candidate"
+    INTERVIEWER = "Interviewer"
+
+
+def scoring_transcript(turns: Iterable[tuple[Speaker, str]]) -> str:
+    """'Candidate: ...' / 'Interviewer: ...' paragraphs, the form the scorecard prompt quotes from."""
+    return "\n\n".join(f"{who.value}: {text.strip()}" for who, text in turns if text.strip())
+
+
+def candidate_words(turns: Iterable[tuple[Speaker, str]]) -> str:
+    """Only the candidate's turns: what `scorecard.unquoted_evidence` checks quotes against."""
+    return "\n\n".join(text.strip() for who, text in turns if who is Speaker.CANDIDATE)
+
+
+def scorecard_prompt(problem: str, transcript: str, *, level: Level | None = None, hints_used: int = 0,
+                     rubric: Rubric | None = None, directory: Path | str = PROMPTS_DIR) -> str:
+    """A self-contained request (send it as its own call, not inside the interviewer's conversation)."""
     rubric = rubric or load_rubric(str(Path(directory) / "rubric.txt"))
-    return _render("scorecard", directory, problem=problem.strip(), level=(level or DEFAULT_LEVEL).value,
-                   hints_used=hints_used, rubric=rubric.as_prompt(), first_signal=rubric.ids[0],
-                   signal_ids=", ".join(rubric.ids))
+    return _render("scorecard", directory, problem=problem.strip(), transcript=transcript.strip() or "(empty)",
+                   level=(level or DEFAULT_LEVEL).value, hints_used=hints_used, rubric=rubric.as_prompt(),
+                   first_signal=rubric.ids[0], signal_ids=", ".join(rubric.ids))
 
 
 def scorecard_fix_prompt(result: ScorecardResult, *, rubric: Rubric | None = None,

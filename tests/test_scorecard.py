@@ -11,9 +11,12 @@ from bot.levels import Level, level_guide
 from bot.practice_prompts import (
     PRACTICE_PHASES,
     PROMPTS_DIR,
+    Speaker,
+    candidate_words,
     interviewer_system,
     scorecard_fix_prompt,
     scorecard_prompt,
+    scoring_transcript,
     turn_note,
 )
 from bot.problems import find_card
@@ -247,9 +250,38 @@ def test_turn_notes_match_what_the_interviewer_prompt_describes():
     assert "overrun" in prompt and "[hint requested]" in prompt
 
 
+TURNS = [
+    (Speaker.INTERVIEWER, "Design a URL shortener. What would you like to know?"),
+    (Speaker.CANDIDATE, "How many daily users, and is it read heavy?"),
+    (Speaker.INTERVIEWER, "100M monthly users; about 100 reads per write."),
+    (Speaker.CANDIDATE, "  So 40k redirects a second on average.  "),
+    (Speaker.CANDIDATE, "   "),
+]
+
+
+def test_transcripts_for_scoring_label_every_turn_and_keep_only_the_candidate_for_evidence():
+    text = scoring_transcript(TURNS)
+    assert text.startswith("Interviewer: Design a URL shortener.")
+    assert text.endswith("Candidate: So 40k redirects a second on average.")
+    assert text.count("Candidate:") == 2
+    words = candidate_words(TURNS)
+    assert "100M monthly users" not in words and "40k redirects" in words
+
+
+def test_evidence_quoting_the_interviewer_is_caught(rubric):
+    data = scorecard_json()
+    data["signals"][0]["evidence"] = ["about 100 reads per write"]
+    card = parse_scorecard(json.dumps(data), rubric).scorecard
+    assert card is not None
+    missing = unquoted_evidence(card, candidate_words(TURNS))
+    assert ("problem_navigation", "about 100 reads per write") in [(m.signal, m.quote) for m in missing]
+
+
 def test_scorecard_prompt_asks_for_every_signal_as_json(rubric):
-    text = scorecard_prompt("Design a URL shortener", level=Level.MID, hints_used=1)
+    text = scorecard_prompt("Design a URL shortener", scoring_transcript(TURNS), level=Level.MID, hints_used=1)
     assert "$" not in text
+    assert "---\nInterviewer: Design a URL shortener." in text and "never quote the interviewer" in text
+    assert "(empty)" in scorecard_prompt("Design X", "")
     assert '"Design a URL shortener"' in text and "aimed for: mid" in text and "asked for: 1" in text
     assert rubric.as_prompt() in text
     assert "in this order: problem_navigation, solution_design, technical_depth, communication." in text
