@@ -32,8 +32,8 @@ class Whiteboard:
     fallback: bool = False
 
 
-def render_graph_markdown(graph: "dg.Graph", *, width: int, ascii_only: bool,
-                          previous: "dg.Graph | None" = None) -> tuple[str, list[str]]:
+def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool,
+                          previous: dg.Graph | None = None) -> tuple[str, list[str]]:
     """The diagram and legend as a code block, plus change lines if any."""
     out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous)
     # The legend sits in the same code block, right under the picture, as on a whiteboard.
@@ -85,15 +85,18 @@ class WhiteboardMaker:
                           attachments=attachments, changes=changes)
 
     @staticmethod
-    def _parse(raw: str | None) -> tuple["dg.Graph | None", list[str]]:
+    def _parse(raw: str | None) -> tuple[dg.Graph | None, list[str]]:
         if raw is None:
             return None, ["no ```graph block was found"]
         try:
-            return dg.parse_graph(raw), []
+            graph, repairs = dg.parse_graph_report(raw)
         except dg.GraphError as exc:
             return None, list(exc.errors) or [str(exc)]
+        if repairs:     # fixed locally (long labels, unknown kinds, duplicate edges): no repair call
+            log.info("diagram graph repaired locally: %s", "; ".join(repairs))
+        return graph, []
 
-    async def _repair(self, raw: str, errors: list[str], usage: Usage, context: str) -> "dg.Graph | None":
+    async def _repair(self, raw: str, errors: list[str], usage: Usage, context: str) -> dg.Graph | None:
         ask = self.prompts.render("graph_fix", errors="\n".join(f"- {e}" for e in errors))
         turns = [Turn(role="user", content=f"{ask}\n\nThe JSON you gave:\n{raw[:6000]}\n\nThe design it belongs to:\n{context[:6000]}")]
         try:

@@ -30,12 +30,26 @@ from .model import (
     check_graph,
     diff_graphs,
     parse_graph,
+    parse_graph_report,
 )
 from .png import render_png, to_dot
 from .text import RenderedDiagram, render_text
 
 __all__ = [
-    "GRAPH_TOOL", "Edge", "Graph", "GraphDiff", "GraphError", "Node", "NodeKind",
-    "RenderedDiagram", "check_graph", "diff_graphs", "parse_graph", "render_png",
-    "render_text", "to_dot", "to_mermaid",
+    "GRAPH_TOOL",
+    "Edge",
+    "Graph",
+    "GraphDiff",
+    "GraphError",
+    "Node",
+    "NodeKind",
+    "RenderedDiagram",
+    "check_graph",
+    "diff_graphs",
+    "parse_graph",
+    "parse_graph_report",
+    "render_png",
+    "render_text",
+    "to_dot",
+    "to_mermaid",
 ]
