@@ -98,7 +98,32 @@ def check_picture(graph: Graph, width: int) -> None:
         e = graph.edges[k]
         assert e.label in " ".join(out.text[len(body):].split())
 
+    check_tags(graph, out, layout, body)
+    # routing adds no crossing beyond those the order of the rows forces
+    assert layout.crossings <= layout.order_crossings, (layout.crossings, layout.order_crossings)
+    assert layout.crossings == sum(line.count("┼") for line in body.split("\n")) or any(
+        e.style == "async" for e in graph.edges)
+
     check_legend(graph, out, pic)
+
+
+def check_tags(graph: Graph, out, layout, body: str) -> None:
+    """Every label not beside its line has a tag on its line, listed under the picture, and vice versa."""
+    assert set(layout.tags) == set(layout.listed_labels)
+    listed = out.text[len(body):].split("\n")
+    entries = [ln for ln in listed if ln.startswith("(")]
+    tags_listed = [ln.split(" ", 1)[0] for ln in entries]
+    assert sorted(tags_listed) == sorted(set(layout.tags.values()))
+    for tag in set(layout.tags.values()):
+        inner = tag.strip("()")
+        if len(inner) == 1 and f"({inner})" not in body:
+            assert inner in body    # written on the line itself
+        else:
+            assert body.count(tag) == 1, (tag, body)
+    for k, tag in layout.tags.items():
+        e = graph.edges[k]
+        entry = next(ln for ln in entries if ln.startswith(tag + " "))
+        assert e.label in entry or e.label in " ".join(out.text[len(body):].split())
 
 
 def legend_symbols(legend: str) -> set[str]:

@@ -100,6 +100,8 @@ class Picture:
                     styles.append(H_LINE[ch])
                 elif ch == "┼":
                     pass
+                elif ch.isdigit() and moving_v and len(path) > 1:
+                    pass        # a tag written on the line where lines run too close for it beside
                 elif ch in CORNERS:
                     sides = CORNERS[ch]
                     entry = OPP[d]
