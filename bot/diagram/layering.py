@@ -19,8 +19,33 @@ KIND_RANK: dict[NodeKind, int] = {
 _ENTRY = (NodeKind.client, NodeKind.gateway)
 
 
+def _is_acyclic(ids: list[str], dag: list[tuple[str, str]]) -> bool:
+    indeg = {i: 0 for i in ids}
+    succs: dict[str, list[str]] = {i: [] for i in ids}
+    for u, v in dag:
+        indeg[v] += 1
+        succs[u].append(v)
+    ready = [i for i in ids if indeg[i] == 0]
+    seen = 0
+    while ready:
+        v = ready.pop()
+        seen += 1
+        for w in succs[v]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                ready.append(w)
+    return seen == len(ids)
+
+
 def _break_cycles(st: LayoutState) -> list[bool]:
-    """Reversed flag per edge so that the rest is acyclic (the search's back edges)."""
+    """Reversed flag per edge so that the rest is acyclic: edges running back into a client or
+    gateway from further down, then the search's back edges."""
+    rev = _search_back_edges(st, into_entry=True)
+    dag = [(e.target, e.source) if r else (e.source, e.target) for e, r in zip(st.edges, rev, strict=True)]
+    return rev if _is_acyclic(st.ids, dag) else _search_back_edges(st, into_entry=False)
+
+
+def _search_back_edges(st: LayoutState, *, into_entry: bool) -> list[bool]:
     ids, edges = st.ids, st.edges
     rank = {i: KIND_RANK[st.nodes[i].kind] for i in ids}
     index = {i: k for k, i in enumerate(ids)}
@@ -41,7 +66,9 @@ def _break_cycles(st: LayoutState) -> list[bool]:
             v, it = stack[-1]
             for k in it:
                 w = edges[k].target
-                if state[w] == 1:
+                if into_entry and st.nodes[w].kind in _ENTRY and rank[w] < rank[v]:
+                    rev[k] = True       # e.g. a push back to the client: drawn flowing up to it
+                elif state[w] == 1:
                     rev[k] = True
                 elif state[w] == 0:
                     state[w] = 1

@@ -15,7 +15,7 @@ _MAX_MARGIN = 12
 _CONTENT_MIN = 6
 _GAP_BOX = 2
 _GAP_DUMMY = 1      # between a box and a pass-through line
-_DUMMY_COST = 2     # pass-through lines sit side by side, two columns each
+_DUMMY_COST = 3     # a pass-through line: two columns and a blank one
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Link:
         self.labelled = False
 
 
-_GAP = ((0, _GAP_DUMMY), (_GAP_DUMMY, _GAP_BOX))
+_GAP = ((1, _GAP_DUMMY), (_GAP_DUMMY, _GAP_BOX))   # pass-through lines keep a blank column between them
 
 
 def _gaps(row) -> list[int]:

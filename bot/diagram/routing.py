@@ -105,7 +105,10 @@ def assign_ports(upper: list[Item], lower: list[Item], links: list[Link]) -> Non
         ku = u.links.index(lk)
         kl = lo.links.index(lk)
         taken = set(u.col.values()) | set(lo.col.values())
-        for c in sorted(range(a, b + 1), key=lambda c: (c - 1 in taken or c + 1 in taken, abs(c - mid), c)):
+        # a pass-through line goes on in the column it came in by (no staircase)
+        keep = lk.up.in_port if not lk.up.is_box else None
+        for c in sorted(range(a, b + 1),
+                        key=lambda c: (c != keep, c - 1 in taken or c + 1 in taken, abs(c - mid), c)):
             if c in u.col.values() or c in lo.col.values():
                 continue
             if u.can_fix(ku, c) and lo.can_fix(kl, c):

@@ -159,9 +159,11 @@ def _drop_plain_track_rows(st: LayoutState, cv: Canvas) -> None:
     plain = {_EMPTY, " ", g.v, g.av}
     dead = set()
     for cy, chh in st.channels:
-        for y in range(cy + 1, cy + chh - 1):
-            if y >= len(cv.rows) or plain.issuperset(cv.rows[y]):
-                dead.add(y)
+        rows = [y for y in range(cy + 1, cy + chh - 1) if y >= len(cv.rows) or plain.issuperset(cv.rows[y])]
+        dead.update(rows)
+        # the channel's first row too, when another row keeps every line's style visible
+        if chh - 2 > len(rows) and plain.issuperset(cv.rows[cy]):
+            dead.add(cy)
     if dead:
         cv.rows = [r for y, r in enumerate(cv.rows) if y not in dead]
         st.layout.boxes = {k: (x, y - sum(1 for d in dead if d < y), w, h)
