@@ -1,16 +1,16 @@
 """Property tests for the text renderer: read the picture back and check it."""
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wcwidth import wcswidth
 
 from bot.diagram import Edge, Graph, Node, NodeKind, render_text
 from bot.diagram.text import KIND_MARKERS, node_text, render_text_layout
-from tests.test_diagram_support import TO_ASCII, Picture
+from tests.test_diagram_support import Picture, to_ascii
 
 WORDS = ["API", "Auth", "Feed", "User", "Cache", "Store", "Queue", "Search", "Media", "Notify",
          "Geo", "Match", "Rank", "Index", "Fetch", "Parse", "Billing", "Gateway", "Metrics"]
@@ -59,8 +59,11 @@ def diagram_part(text: str) -> str:
     return "\n".join(out)
 
 
+NO_BUDGET = {"max_crossings": 10**6, "max_height": 10**6}
+
+
 def check_picture(graph: Graph, width: int) -> None:
-    out, layout = render_text_layout(graph, width=width)
+    out, layout = render_text_layout(graph, width=width, **NO_BUDGET)
     assert not layout.list_mode, "layered drawing should fit these graphs"
     # never wider than asked
     for line in out.text.split("\n") + out.legend.split("\n"):
@@ -171,15 +174,18 @@ def test_picture_width_42(graph):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(), st.sampled_from([42, 60]))
 def test_ascii_is_the_same_drawing(graph, width):
-    uni = render_text(graph, width=width)
-    asc = render_text(graph, width=width, ascii_only=True)
+    uni, layout = render_text_layout(graph, width=width, **NO_BUDGET)
+    asc = render_text(graph, width=width, ascii_only=True, **NO_BUDGET)
     for line in asc.text.split("\n") + asc.legend.split("\n"):
         assert len(line) <= width
         assert all(ord(ch) < 128 for ch in line), line
     u, a = diagram_part(uni.text).split("\n"), diagram_part(asc.text).split("\n")
     assert len(u) == len(a)
-    for lu, la in zip(u, a):
-        assert "".join(TO_ASCII.get(ch, ch) for ch in lu) == la
+    assert to_ascii(u, layout.boxes.values()) == a
+    # corners and ports stay distinguishable: box corners '+', line corners '.' or "'"
+    if not layout.list_mode:
+        for x, y, w, h in layout.boxes.values():
+            assert a[y][x] == a[y][x + w - 1] == a[y + h - 1][x] == "+"
 
 
 @settings(max_examples=60, deadline=None)
@@ -226,21 +232,49 @@ def test_dense_graph_never_overflows():
 
 
 @pytest.mark.parametrize("ascii_only", [False, True])
-def test_odd_characters_keep_the_grid_aligned(ascii_only):
+def test_every_script_is_drawn_in_its_display_width(ascii_only):
     g = Graph(title="Café ☕ app", nodes=[
         Node(id="a", label="Café 🚀 Client", kind="client"),
         Node(id="b", label="数据 Service\u200b", kind="service"),
+        Node(id="h", label="שירות הודעות", kind="service"),
         Node(id="c", label="Zürich\tDB", kind="database")],
-        edges=[Edge(source="a", target="b", label="GET /naïve"), Edge(source="b", target="c", label="写")])
-    out = render_text(g, width=42, ascii_only=ascii_only)
-    if not ascii_only:
-        assert len(Picture(diagram_part(out.text)).boxes()) == 3
+        edges=[Edge(source="a", target="b", label="GET /naïve"), Edge(source="b", target="c", label="写入"),
+               Edge(source="a", target="h", label="שלח")])
+    out, layout = render_text_layout(g, width=42, ascii_only=ascii_only)
     for line in (out.text + "\n" + out.legend).split("\n"):
-        assert len(line) <= 42
+        assert wcswidth(line) <= 42, line
         assert all(ord(ch) < 128 for ch in line) or not ascii_only
-        assert not any(unicodedata.east_asian_width(ch) in "WF" for ch in line)
     if ascii_only:
-        assert "Cafe" in out.text and "Zurich DB" in out.text
+        assert "Cafe" in out.text and "Zurich DB" in out.text and "?? Service" in out.text
+        return
+    # drawn, not replaced: CJK and emoji two columns wide, the grid still aligned
+    assert "数据 Service" in out.text and "🚀" in out.text and "写入" in out.text and "?" not in out.text
+    pic = Picture(diagram_part(out.text))
+    assert sorted((b.x, b.y, b.w, b.h) for b in pic.boxes()) == sorted(layout.boxes.values())
+    # right-to-left text is isolated, so the reader's bidi never moves the box borders
+    rtl_line = next(ln for ln in out.text.split("\n") if "שירות" in ln)
+    assert "\u2068שירות הודעות\u2069" in rtl_line.replace("\u2068 ", " \u2068").replace(" \u2069", "\u2069 ")
+
+
+_any_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24).filter(
+    lambda s: s.strip())
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_any_text, min_size=2, max_size=6), st.lists(st.text(max_size=20), max_size=6),
+       st.sampled_from([24, 42, 60]), st.booleans())
+def test_width_holds_for_any_unicode_label(labels, edge_labels, width, ascii_only):
+    nodes = [Node(id=f"n{i}", label=lab, kind=list(NodeKind)[i % 9]) for i, lab in enumerate(labels)]
+    edges = [Edge(source=f"n{i % len(nodes)}", target=f"n{(i + 1) % len(nodes)}", label=lab)
+             for i, lab in enumerate(edge_labels)]
+    g = Graph(title=labels[0], nodes=nodes, edges=edges)
+    out, layout = render_text_layout(g, width=width, ascii_only=ascii_only)
+    for line in (out.text + "\n" + out.legend).split("\n"):
+        assert wcswidth(line) <= width, (line, width)
+        assert not ascii_only or line.isascii()
+    if not layout.list_mode and not ascii_only:
+        pic = Picture(diagram_part(out.text))
+        assert sorted((b.x, b.y, b.w, b.h) for b in pic.boxes()) == sorted(layout.boxes.values())
 
 
 def test_list_fallback_legend_is_exact():

@@ -5,6 +5,7 @@ import functools
 from dataclasses import dataclass
 
 from .layout import Item
+from .width import cells, dw, ljust
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,7 @@ class Glyphs:
     v: str
     ah: str     # async horizontal
     av: str     # async vertical
-    tl: str
+    tl: str     # box corners
     tr: str
     bl: str
     br: str
@@ -23,10 +24,17 @@ class Glyphs:
     port_down: str   # bottom border where an edge leaves downward
     port_up: str     # top border where an edge leaves upward
     arrow: str       # used in text lists
+    ltl: str = ""    # line corners (the box corners when empty)
+    ltr: str = ""
+    lbl: str = ""
+    lbr: str = ""
 
 
 UNICODE = Glyphs("─", "│", "┄", "┆", "┌", "┐", "└", "┘", "┼", "▼", "▲", "┬", "┴", "→")
-ASCII = Glyphs("-", "|", ".", ":", "+", "+", "+", "+", "+", "v", "^", "-", "-", "->")
+# ASCII keeps boxes and lines apart: boxes have '+' corners and '+' where a line leaves them,
+# lines turn at '.' (downwards) and "'" (coming from above); async lines are '~' and ':'.
+ASCII = Glyphs("-", "|", "~", ":", "+", "+", "+", "+", "+", "v", "^", "+", "+", "->", ".", ".", "'", "'")
+
 
 N, S, E, W = 1, 2, 4, 8
 _CELL_KEY = 1 << 20     # canvas cell (y, x) is keyed y * _CELL_KEY + x (pictures are far narrower)
@@ -52,7 +60,8 @@ def _line_glyphs(g: Glyphs) -> dict[int, str]:
     for bits in (_SYNC, _ASYNC, _OTHER):
         a = bits == _ASYNC
         out.update({(N | S) + bits: g.av if a else g.v, (E | W) + bits: g.ah if a else g.h,
-                    (S | E) + bits: g.tl, (S | W) + bits: g.tr, (N | E) + bits: g.bl, (N | W) + bits: g.br})
+                    (S | E) + bits: g.ltl or g.tl, (S | W) + bits: g.ltr or g.tr,
+                    (N | E) + bits: g.lbl or g.bl, (N | W) + bits: g.lbr or g.br})
     return out
 
 
@@ -82,14 +91,16 @@ class Canvas:
         r[x] = ch
 
     def put_row(self, y: int, x: int, text: str) -> None:
+        """Text from column x on, one cell per column (wide characters take two)."""
         rows = self.rows
         while len(rows) <= y:
             rows.append([])
         r = rows[y]
-        end = x + len(text)
+        cs = cells(text)
+        end = x + len(cs)
         if len(r) < end:
             r.extend([_EMPTY] * (end - len(r)))
-        r[x:end] = text
+        r[x:end] = cs
 
     def _piece(self, key: int, piece: int) -> None:
         if key in self.conn:
@@ -183,6 +194,8 @@ def _draw_box(cv: Canvas, it: Item, g: Glyphs) -> None:
     cv.put_row(y, x, g.tl + g.h * inner + g.tr)
     content = it.lines + ("",) * (h - 2 - len(it.lines))
     for j, s in enumerate(content):
-        left = (inner - len(s)) // 2
-        cv.put_row(y + 1 + j, x, g.v + (" " * left + s).ljust(inner) + g.v)
+        left = (inner - dw(s)) // 2
+        cv.put(y + 1 + j, x, g.v)
+        cv.put_row(y + 1 + j, x + 1, ljust(" " * left + s, inner))
+        cv.put(y + 1 + j, x + w - 1, g.v)
     cv.put_row(y + h - 1, x, g.bl + g.h * inner + g.br)

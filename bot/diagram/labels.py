@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import functools
-import textwrap
 import unicodedata
 
 from .canvas import _CELL_KEY, _EMPTY, Canvas
 from .layout import LayoutState, Link
 from .model import Graph, NodeKind
+from .width import char_width, dw, wrap
 
 
 KIND_MARKERS: dict[NodeKind, tuple[str, str]] = {
@@ -27,36 +27,27 @@ CHANGED_MARK = "*"
 
 
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    return list(_wrap_cached(text, width, indent))
-
-
-@functools.lru_cache(maxsize=1024)
-def _wrap_cached(text: str, width: int, indent: str) -> tuple[str, ...]:
-    """textwrap is slow next to the rest of a render, and legends repeat the same lines."""
-    return tuple(textwrap.wrap(text, width=max(1, width), break_long_words=True, subsequent_indent=indent,
-                               break_on_hyphens=False) or [""])
+    return list(wrap(text, width, indent))
 
 
 def _clean(s: str, ascii_only: bool) -> str:
-    """One cell per character: drop control, zero-width and combining marks, replace wide glyphs;
-    in ASCII mode transliterate (café -> cafe) and replace what is left with '?'."""
+    """Text the canvas can hold: control, format (zero-width, bidi) and combining marks left out
+    (after composing what composes), whitespace runs as one space; in ASCII mode transliterated
+    (café -> cafe) and '?' for what has no ASCII form."""
     if s.isascii() and s.isprintable():
         return " ".join(s.split())
-    s = unicodedata.normalize("NFKC", s)
+    s = unicodedata.normalize("NFC", s)
     out = []
     for ch in s:
         if ch.isspace():
             out.append(" ")
             continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zl", "Zp") or char_width(ch) == 0:
+            continue
         if ascii_only and ord(ch) > 127:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append(base or "?")
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp"):
-            continue
-        if unicodedata.east_asian_width(ch) in ("W", "F") or ord(ch) > 0xFFFF:
-            out.append("?")
+            out.append("".join(c for c in base if c.isprintable()) or "?")
             continue
         out.append(" " if cat == "Zs" else ch)
     return " ".join("".join(out).split())
@@ -94,14 +85,13 @@ def node_text(node, marked: bool = False) -> str:
 def _wrap_box(text: str, cw: int, breaks: bool) -> tuple[tuple[str, ...], int]:
     """Label lines for content width `cw`, and the widest line (cached: the fitting loops ask
     for the same few labels and widths over and over)."""
-    lines = tuple(textwrap.wrap(text, width=max(1, cw), break_long_words=breaks,
-                                break_on_hyphens=False) or [""])
-    return lines, max(len(s) for s in lines)
+    lines = wrap(text, cw, "", breaks)
+    return lines, max(dw(s) for s in lines)
 
 
 @functools.lru_cache(maxsize=4096)
 def _longest_word(text: str) -> int:
-    return max(len(w) for w in text.split())
+    return max(dw(w) for w in text.split())
 
 
 def _label_fits(cv: Canvas, y: int, x0: int, n: int, width: int, pad: tuple[int, int] = (1, 1)) -> bool:
@@ -134,7 +124,7 @@ _LEFT = (2, 1)
 
 def _put_label(cv: Canvas, y: int, x0: int, text: str) -> None:
     cv.put_row(y, x0, text)
-    cv.labels.setdefault(y, set()).update(range(x0, x0 + len(text)))
+    cv.labels.setdefault(y, set()).update(range(x0, x0 + dw(text)))
 
 
 def _split_label(label: str) -> tuple[str, str] | None:
@@ -142,7 +132,7 @@ def _split_label(label: str) -> tuple[str, str] | None:
     if len(words) < 2:
         return None
     best = min(range(1, len(words)),
-               key=lambda i: max(len(" ".join(words[:i])), len(" ".join(words[i:]))))
+               key=lambda i: max(dw(" ".join(words[:i])), dw(" ".join(words[i:]))))
     return " ".join(words[:best]), " ".join(words[best:])
 
 
@@ -151,7 +141,7 @@ def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
     """Write the label beside its own vertical run (1 blank cell from it, 2 from anything else), on
     one row or, when that does not fit, on two; where it went, or None if nowhere fits.  `tries`: (row, column of
     the line, sides allowed: 1 right, -1 left, 0 either)."""
-    n = len(label)
+    n = dw(label)
     for y, col, side in tries:
         for x0, pad, s in ((col + 2, _RIGHT, 1), (col - 1 - n, _LEFT, -1)):
             if side in (0, s) and _label_fits(cv, y, x0, n, width, pad):
@@ -168,10 +158,10 @@ def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
         for s in (1, -1):
             if side not in (0, s):
                 continue
-            xa = col + 2 if s > 0 else col - 1 - len(a)
-            xb = col + 2 if s > 0 else col - 1 - len(b)
+            xa = col + 2 if s > 0 else col - 1 - dw(a)
+            xb = col + 2 if s > 0 else col - 1 - dw(b)
             pad = _RIGHT if s > 0 else _LEFT
-            if _label_fits(cv, y, xa, len(a), width, pad) and _label_fits(cv, y + 1, xb, len(b), width, pad):
+            if _label_fits(cv, y, xa, dw(a), width, pad) and _label_fits(cv, y + 1, xb, dw(b), width, pad):
                 _put_label(cv, y, xa, a)
                 _put_label(cv, y + 1, xb, b)
                 return [(y, xa, a, s), (y + 1, xb, b, s)]
@@ -180,8 +170,9 @@ def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
 
 def _erase(cv: Canvas, spots: list[tuple[int, int, str, int]]) -> None:
     for y, x0, text, _side in spots:
-        cv.rows[y][x0:x0 + len(text)] = [_EMPTY] * len(text)
-        cv.labels[y].difference_update(range(x0, x0 + len(text)))
+        n = dw(text)
+        cv.rows[y][x0:x0 + n] = [_EMPTY] * n
+        cv.labels[y].difference_update(range(x0, x0 + n))
 
 
 def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[int, int, int]]:
@@ -203,11 +194,20 @@ _ON_LINE = "123456789"
 
 def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link, tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
+    if not st.spare:
+        raise NoRoomForTag(lk)      # first try spare rows, which give every line a plain stretch
     plain = (st.glyphs.v, st.glyphs.av)
+
+    def line_cell(y: int, col: int) -> bool:
+        row = cv.rows[y] if 0 <= y < len(cv.rows) else []
+        return col < len(row) and row[col] in plain and cv.conn_count(y, col) == 1
+
     for y, col, _side in tries:
-        row = cv.rows[y] if y < len(cv.rows) else []
-        if col < len(row) and row[col] in plain and cv.conn_count(y, col) == 1:
-            return y, col, row[col], 0
+        # a cell of its own line, with another one next to it still showing the line's style
+        for other in (y - 1, y + 1):
+            if line_cell(y, col) and line_cell(other, col):
+                st.keep_rows.add(other)
+                return y, col, cv.rows[y][col], 0
     raise NoRoomForTag(lk)
 
 
@@ -257,7 +257,7 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
             continue
         _erase(cv, [spot])
         tag = f"({n})"
-        _put_label(cv, y, x0 if side > 0 else x0 + len(room) - len(tag), tag)
+        _put_label(cv, y, x0 if side > 0 else x0 + dw(room) - len(tag), tag)
         layout.tags[lk.edge] = tag
     return [lk.edge for lk, _ in listed]
 

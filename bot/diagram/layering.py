@@ -7,6 +7,7 @@ from .layout import (
 )
 from .model import NodeKind
 from .ordering import _order
+from .width import dw
 
 
 # How high a kind sits: entry points on top, data stores low.  Cycles are broken by a search that
@@ -323,7 +324,7 @@ def layer_rows(st: LayoutState) -> bool:
         st.succ[u].append(k)
         st.npred[v] += 1
     # narrowest box each node can have without breaking words (labels wrapped, ports spaced)
-    st.minw = {i: max(max([_CONTENT_MIN] + [len(w) for w in st.texts[i].split()]) + 4,
+    st.minw = {i: max(max([_CONTENT_MIN] + [dw(w) for w in st.texts[i].split()]) + 4,
                       2 * max(st.npred[i], len(st.succ[i])) + 3, 5) for i in ids}
     _prefit_layers(st)
     rows = _fit_layers(st, st.layer)

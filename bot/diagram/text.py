@@ -26,6 +26,7 @@ from .legend import _group_lines, _legend, _render_list
 from .model import Graph, check_graph, diff_graphs
 from .ordering import _channel_crossings, _position
 from .routing import draw_lines, plan_channels
+from .width import center
 
 __all__ = ["KIND_MARKERS", "Fallback", "Layout", "RenderedDiagram", "node_text", "render_text",
            "render_text_layout"]
@@ -110,6 +111,7 @@ def _draw(st: LayoutState) -> list[str]:
         # gives each line a plain stretch to carry its tag (unused spare rows are dropped again)
         st.spare = 1
         st.layout = Layout()
+        st.keep_rows = set()
         return _route(st)
 
 
@@ -136,7 +138,7 @@ def _route(st: LayoutState) -> list[str]:
     _drop_plain_track_rows(st, cv)
 
     title = _wrap(st.graph.title, width) if st.graph.title else []
-    lines = [s.center(min(width, st.canvas)).rstrip() for s in title]
+    lines = [center(s, min(width, st.canvas)).rstrip() for s in title]
     if lines:
         lines.append("")
     top = len(lines)
@@ -159,10 +161,11 @@ def _drop_plain_track_rows(st: LayoutState, cv: Canvas) -> None:
     plain = {_EMPTY, " ", g.v, g.av}
     dead = set()
     for cy, chh in st.channels:
-        rows = [y for y in range(cy + 1, cy + chh - 1) if y >= len(cv.rows) or plain.issuperset(cv.rows[y])]
+        rows = [y for y in range(cy + 1, cy + chh - 1)
+                if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y]))]
         dead.update(rows)
         # the channel's first row too, when another row keeps every line's style visible
-        if chh - 2 > len(rows) and plain.issuperset(cv.rows[cy]):
+        if chh - 2 > len(rows) and cy not in st.keep_rows and plain.issuperset(cv.rows[cy]):
             dead.add(cy)
     if dead:
         cv.rows = [r for y, r in enumerate(cv.rows) if y not in dead]
