@@ -264,8 +264,8 @@ def test_mermaid():
     assert "flowchart TD" in lines
     assert 'n_db[("Main DB !")]' in m                  # cylinder
     assert 'n_q[["Jobs #quot;main#quot;"]]' in m      # quotes escaped
-    assert "n_api -.->|enqueue#124;x| n_q" in m        # async dashed, pipe escaped
-    assert "n_web -->|GET /x| n_api" in m
+    assert 'n_api -.->|"enqueue#124;x"| n_q' in m      # async dashed, quoted, pipe escaped
+    assert 'n_web -->|"GET /x"| n_api' in m
     assert 'subgraph g0["async tier"]' in m and "    end" in lines
     assert "n_end" in m                                # 'end' id made safe
     assert m.count("-->") + m.count("-.->") == len(g.edges)
