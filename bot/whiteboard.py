@@ -32,10 +32,12 @@ class Whiteboard:
     fallback: bool = False
 
 
-def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool,
-                          previous: dg.Graph | None = None) -> tuple[str, list[str]]:
+def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool, previous: dg.Graph | None = None,
+                          max_crossings: int = dg.DEFAULT_MAX_CROSSINGS,
+                          max_lines: int = dg.DEFAULT_MAX_HEIGHT) -> tuple[str, list[str]]:
     """The diagram and legend as a code block, plus change lines if any."""
-    out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous)
+    out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous,
+                         max_crossings=max_crossings, max_height=max_lines)
     # The legend sits in the same code block, right under the picture, as on a whiteboard.
     body = out.text.rstrip("\n") + ("\n\n" + out.legend.rstrip("\n") if out.legend.strip() else "")
     parts = ["```text\n" + body + "\n```"]
@@ -46,12 +48,15 @@ def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool,
 
 class WhiteboardMaker:
     def __init__(self, llm: LLM, prompts: Prompts, *, width: int = 60, ascii_only: bool = False,
-                 png: bool = True):
+                 png: bool = True, max_crossings: int = dg.DEFAULT_MAX_CROSSINGS,
+                 max_lines: int = dg.DEFAULT_MAX_HEIGHT):
         self.llm = llm
         self.prompts = prompts
         self.width = width
         self.ascii_only = ascii_only
         self.png = png
+        self.max_crossings = max_crossings     # settings.diagram_max_crossings
+        self.max_lines = max_lines             # settings.diagram_max_lines
 
     async def build(self, body: str, usage: Usage, *, previous: dict[str, Any] | None = None,
                     context: str = "") -> Whiteboard:
@@ -74,7 +79,8 @@ class WhiteboardMaker:
             except dg.GraphError:
                 prev_graph = None
         drawn, changes = render_graph_markdown(graph, width=self.width, ascii_only=self.ascii_only,
-                                               previous=prev_graph)
+                                               previous=prev_graph, max_crossings=self.max_crossings,
+                                               max_lines=self.max_lines)
         attachments: list[Attachment] = []
         if self.png:
             png = await asyncio.to_thread(dg.render_png, graph, previous=prev_graph)

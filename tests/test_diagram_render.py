@@ -1,6 +1,7 @@
 """Property tests for the text renderer: read the picture back and check it."""
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import pytest
@@ -9,7 +10,8 @@ from hypothesis import strategies as st
 from wcwidth import wcswidth
 
 from bot.diagram import Edge, Graph, Node, NodeKind, render_text
-from bot.diagram.text import KIND_MARKERS, node_text, render_text_layout
+from bot.diagram.fans import collapse_fans
+from bot.diagram.text import KIND_MARKERS, Fallback, node_text, render_text_layout
 from tests.test_diagram_support import Picture, to_ascii
 
 WORDS = ["API", "Auth", "Feed", "User", "Cache", "Store", "Queue", "Search", "Media", "Notify",
@@ -64,6 +66,7 @@ NO_BUDGET = {"max_crossings": 10**6, "max_height": 10**6}
 
 def check_picture(graph: Graph, width: int) -> None:
     out, layout = render_text_layout(graph, width=width, **NO_BUDGET)
+    graph = collapse_fans(graph).graph      # what is drawn: similar fans as one box
     assert not layout.list_mode, "layered drawing should fit these graphs"
     # never wider than asked
     for line in out.text.split("\n") + out.legend.split("\n"):
@@ -291,3 +294,41 @@ def test_list_fallback_legend_is_exact():
     for line in (out.text + "\n" + out.legend).split("\n"):
         assert len(line) <= 24
     assert len(Picture(out.text).boxes()) == n
+
+
+def test_a_fan_of_fifteen_shards_is_one_box():
+    shards = [Node(id=f"s{i}", label=f"Shard {i}", kind="database") for i in range(1, 16)]
+    g = Graph(nodes=[Node(id="web", label="Web", kind="client"), Node(id="router", label="Shard Router", kind="service"),
+                     *shards, Node(id="mon", label="Monitor", kind="worker")],
+              edges=[Edge(source="web", target="router", label="query"),
+                     *[Edge(source="router", target=s.id, label="read") for s in shards],
+                     *[Edge(source="mon", target=s.id, style="async") for s in shards]])
+    out, layout = render_text_layout(g, width=42)
+    assert layout.members == {"s1": [s.id for s in shards]}
+    assert "Shard 1..15" in out.text and "Shard 2" not in out.text
+    assert layout.height <= 25 and layout.fallback is None
+    check_picture(g, 42)
+    # fan-in too, and not when the members differ in their connections
+    g2 = Graph(nodes=[Node(id="agg", label="Aggregator", kind="service"), *shards[:5]],
+               edges=[Edge(source=s.id, target="agg", label="partial") for s in shards[:5]])
+    assert "Shard 1..5" in render_text(g2, width=42).text
+    g3 = Graph(nodes=[Node(id="agg", label="Aggregator", kind="service"), *shards[:5]],
+               edges=[Edge(source=s.id, target="agg", label=f"part {i}") for i, s in enumerate(shards[:5])])
+    assert "Shard 1..5" not in render_text(g3, width=42).text
+
+
+def test_budgets_switch_to_the_list_form():
+    """A valid 20-node, 40-edge graph is too tangled to follow as a picture: the list form, saying why."""
+    n = 20
+    nodes = [Node(id=f"n{i}", label=f"Part {chr(65 + i)}", kind=list(NodeKind)[i % 9]) for i in range(n)]
+    rnd = random.Random(11)
+    pairs = rnd.sample([(i, j) for i in range(n) for j in range(n) if i != j], 40)
+    g = Graph(nodes=nodes, edges=[Edge(source=f"n{a}", target=f"n{b}") for a, b in pairs])
+    out, layout = render_text_layout(g, width=60)
+    assert layout.list_mode and layout.fallback in (Fallback.too_tangled, Fallback.too_tall)
+    assert "Connections:" in out.text
+    drawn, dl = render_text_layout(g, width=60, **NO_BUDGET)
+    assert not dl.list_mode and (dl.crossings > 6 or dl.height > 70)
+    # a realistic design stays a picture under the defaults
+    tall, tl = render_text_layout(g, width=60, max_crossings=10**6, max_height=dl.height - 1)
+    assert tl.fallback is Fallback.too_tall

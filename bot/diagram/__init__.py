@@ -33,14 +33,26 @@ from .model import (
     parse_graph_report,
 )
 from .png import render_png, to_dot
-from .text import RenderedDiagram, render_text
+from .text import (
+    DEFAULT_MAX_CROSSINGS,
+    DEFAULT_MAX_HEIGHT,
+    Fallback,
+    Layout,
+    RenderedDiagram,
+    render_text,
+    render_text_layout,
+)
 
 __all__ = [
+    "DEFAULT_MAX_CROSSINGS",
+    "DEFAULT_MAX_HEIGHT",
     "GRAPH_TOOL",
     "Edge",
+    "Fallback",
     "Graph",
     "GraphDiff",
     "GraphError",
+    "Layout",
     "Node",
     "NodeKind",
     "RenderedDiagram",
@@ -50,6 +62,7 @@ __all__ = [
     "parse_graph_report",
     "render_png",
     "render_text",
+    "render_text_layout",
     "to_dot",
     "to_mermaid",
 ]

@@ -37,6 +37,9 @@ class Layout:
     order_crossings: int = 0         # crossings the row order forces (the picture adds none)
     height: int = 0                  # lines of the picture (title and label list included)
     tags: dict[int, str] = field(default_factory=dict)        # edge index -> tag "(n)" written on its line
+    # similar nodes drawn as one box (fans.py): box node id -> the node ids it stands for.  Box and
+    # edge indices above refer to the graph as drawn, with those nodes collapsed.
+    members: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Fallback(StrEnum):

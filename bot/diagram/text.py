@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from .canvas import _EMPTY, ASCII, UNICODE, Canvas, _draw_box
 from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, node_text, place_edge_labels
+from .fans import collapse_fans
 from .layering import _merge_parallel, layer_rows
 from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram, _release, _row_width
 from .legend import _group_lines, _legend, _render_list
@@ -32,7 +33,7 @@ __all__ = ["KIND_MARKERS", "Fallback", "Layout", "RenderedDiagram", "node_text",
            "render_text_layout"]
 
 DEFAULT_MAX_CROSSINGS = 6
-DEFAULT_MAX_HEIGHT = 80
+DEFAULT_MAX_HEIGHT = 70
 
 
 def render_text(graph: Graph, *, width: int = 60, ascii_only: bool = False, previous: Graph | None = None,
@@ -47,11 +48,12 @@ def render_text(graph: Graph, *, width: int = 60, ascii_only: bool = False, prev
 
 def _start(graph: Graph, width: int, ascii_only: bool, previous: Graph | None) -> tuple[LayoutState, list[str]]:
     check_graph(graph)
-    graph = _clean_graph(graph, ascii_only)
+    fans = collapse_fans(_clean_graph(graph, ascii_only))
+    graph = fans.graph
     changes: list[str] = []
     marked: set[str] = set()
     if previous is not None:
-        previous = _clean_graph(previous, ascii_only)
+        previous = collapse_fans(_clean_graph(previous, ascii_only)).graph
         d = diff_graphs(previous, graph)
         changes = d.lines(previous, graph)
         marked = d.marked_nodes
@@ -59,6 +61,7 @@ def _start(graph: Graph, width: int, ascii_only: bool, previous: Graph | None) -
     texts = {n.id: node_text(n, n.id in marked) for n in graph.nodes}
     st = LayoutState(graph=graph, width=width, glyphs=ASCII if ascii_only else UNICODE, marked=marked,
                      edges=edges, origin=origin, texts=texts)
+    st.layout.members = fans.members
     return st, changes
 
 
@@ -87,7 +90,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
 
 def _as_list(st: LayoutState, changes: list[str], why: Fallback) -> tuple[RenderedDiagram, Layout]:
     crossings, order = st.layout.crossings, st.layout.order_crossings
-    layout = Layout(fallback=why, crossings=crossings, order_crossings=order)
+    layout = Layout(fallback=why, crossings=crossings, order_crossings=order, members=st.layout.members)
     out, layout = _render_list(st.graph, st.glyphs, st.width, st.texts, changes, st.marked, layout)
     layout.height = len(out.text.split("\n"))
     return out, layout
@@ -110,7 +113,7 @@ def _draw(st: LayoutState) -> list[str]:
         # lines run too close for a tag beside them: a spare row at both ends of every channel
         # gives each line a plain stretch to carry its tag (unused spare rows are dropped again)
         st.spare = 1
-        st.layout = Layout()
+        st.layout = Layout(members=st.layout.members)
         st.keep_rows = set()
         return _route(st)
 
