@@ -63,7 +63,7 @@ def test_dot_source_shapes_and_legend():
     legend = to_dot(graph("url_shortener")).split("legend [")[1]
     kinds = {n.kind for n in graph("url_shortener").nodes}
     assert all((KIND_HELP[k] in legend) == (k in kinds) for k in NodeKind)       # only the kinds used
-    assert "style=dashed" in src              # async edges
+    assert 'style="dashed"' in src            # async edges
     small = parse_graph({"nodes": [{"id": "a", "label": "A", "kind": "service"},
                                    {"id": "b", "label": "B", "kind": "database"}],
                          "edges": [{"source": "a", "target": "b"}]})
