@@ -194,8 +194,6 @@ _ON_LINE = "123456789"
 
 def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link, tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
-    if not st.spare:
-        raise NoRoomForTag(lk)      # first try spare rows, which give every line a plain stretch
     plain = (st.glyphs.v, st.glyphs.av)
 
     def line_cell(y: int, col: int) -> bool:
@@ -246,7 +244,8 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
         else:
             listed.append((lk, _on_line_spot(st, cv, lk, tries)))
     # number the tags left in the order they are listed, each one blank from its line (or, where
-    # lines run too close for that, a single character written on the line itself)
+    # lines run too close for that, a single digit written on the line itself: numbered first)
+    listed.sort(key=lambda p: p[1][3] != 0)
     for n, (lk, spot) in enumerate(listed, 1):
         y, x0, room, side = spot
         if side == 0:

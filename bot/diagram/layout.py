@@ -146,6 +146,7 @@ class LayoutState:
     channels: list[tuple[int, int]] = field(default_factory=list)  # (first row, height) per channel
     height: int = 0                   # canvas rows (bands and channels)
     spare: int = 0                    # blank rows added at both ends of every channel (room for tags)
+    max_crossings: int = 10**9        # crossing budget (render_text's max_crossings)
     keep_rows: set[int] = field(default_factory=set)   # canvas rows to keep even if only lines run there
     layout: Layout = field(default_factory=Layout)
 

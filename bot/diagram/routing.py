@@ -104,6 +104,11 @@ def assign_ports(upper: list[Item], lower: list[Item], links: list[Link]) -> Non
         mid = (lk.up.center + lk.low.center) / 2
         ku = u.links.index(lk)
         kl = lo.links.index(lk)
+        # between the columns already fixed for the links before and after it, at both ends
+        a = max([a] + [c + 1 for k, c in u.col.items() if k < ku] + [c + 1 for k, c in lo.col.items() if k < kl])
+        b = min([b] + [c - 1 for k, c in u.col.items() if k > ku] + [c - 1 for k, c in lo.col.items() if k > kl])
+        if a > b:
+            continue
         taken = set(u.col.values()) | set(lo.col.values())
         # a pass-through line goes on in the column it came in by (no staircase)
         keep = lk.up.in_port if not lk.up.is_box else None

@@ -71,9 +71,10 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     st, changes = _start(graph, max(24, int(width)), ascii_only, previous)
     if not layer_rows(st):
         return _as_list(st, changes, Fallback.too_wide)
+    st.max_crossings = max_crossings
     try:
         lines = _draw(st)
-    except NoRoomForTag:        # a tag found no room beside its line: the list form, where every label shows
+    except (NoRoomForTag, _OverBudget):   # too tangled, or a tag found no room: the list form
         _release(st.rows)
         return _as_list(st, changes, Fallback.too_tangled)
     _release(st.rows)
@@ -86,6 +87,10 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     back = any(st.rev)
     legend = _legend(st.graph, st.glyphs, st.marked, back=back, list_mode=False, width=st.width)
     return RenderedDiagram("\n".join(lines), legend, changes), layout
+
+
+class _OverBudget(Exception):
+    """The row order alone forces more crossings than the budget allows."""
 
 
 def _as_list(st: LayoutState, changes: list[str], why: Fallback) -> tuple[RenderedDiagram, Layout]:
@@ -122,6 +127,8 @@ def _route(st: LayoutState) -> list[str]:
     rows, layout, g, width = st.rows, st.layout, st.glyphs, st.width
     plan_channels(st)
     layout.order_crossings = sum(_channel_crossings([(lk.up, lk.low) for lk in links]) for links in st.links_by_row)
+    if layout.order_crossings > st.max_crossings:
+        raise _OverBudget       # the picture would draw at least these: no need to draw it
     # every row of the picture, each as wide as anything drawn in it gets
     cv = Canvas(st.height, max(st.canvas, width))
     for row in rows:
