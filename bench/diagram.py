@@ -1,22 +1,29 @@
-"""Diagram render times for a 20-node graph: text (unicode and ascii, 60 and 42 columns) and PNG.
+"""Diagram quality and speed: per golden design, crossings and height at 60 and 42 columns next to
+Graphviz's crossings for the same graph, then render times.
 
     .venv/bin/python bench/diagram.py [--runs 200] [--png-runs 20]
 
-Targets: text p99 < 20 ms; PNG p99 < 500 ms (skipped when Graphviz `dot` is absent).
+Targets on the realistic designs: 0 crossings added to what the row order forces, <= 45 lines at
+60 columns, text render p99 < 20 ms (also for a 20-node graph); PNG p99 < 500 ms.  Graphviz
+columns are skipped when `dot` is not installed.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.diagram import Edge, Graph, Node, NodeKind, render_png, render_text  # noqa: E402
+from bot.diagram import Edge, Graph, Node, NodeKind, parse_graph, render_png, render_text, to_dot  # noqa: E402
+from bot.diagram.text import render_text_layout  # noqa: E402
+from tests.test_diagram_golden import DESIGNS, GOLDEN  # noqa: E402
 
 LABELS = ["Web App", "Mobile App", "API Gateway", "Auth Service", "User Service", "Feed Service",
           "Post Service", "Media Service", "Search API", "Notify Service", "Redis Cache", "Users DB",
@@ -26,28 +33,78 @@ KINDS = [NodeKind.client, NodeKind.client, NodeKind.gateway, NodeKind.service, N
          NodeKind.service, NodeKind.service, NodeKind.service, NodeKind.service, NodeKind.service,
          NodeKind.cache, NodeKind.database, NodeKind.database, NodeKind.database, NodeKind.queue,
          NodeKind.worker, NodeKind.storage, NodeKind.external, NodeKind.worker, NodeKind.worker]
+NO_BUDGET = {"max_crossings": 10**6, "max_height": 10**6}
 
 
 def graph20() -> Graph:
     """A realistic 20-node design: two clients, a gateway fanning out, stores, a stream and workers."""
     nodes = [Node(id=f"n{i}", label=lab, kind=k, bottleneck=i in (2, 14), scaling=i in (5, 15))
-             for i, (lab, k) in enumerate(zip(LABELS, KINDS))]
+             for i, (lab, k) in enumerate(zip(LABELS, KINDS, strict=True))]
     e = [(0, 2, "HTTPS"), (1, 2, "HTTPS"), (2, 3, "auth"), (2, 4, "GET /me"), (2, 5, "GET /feed"),
          (2, 6, "POST /posts"), (2, 7, "upload"), (2, 8, "search"), (3, 11, "check"), (4, 11, "read"),
          (4, 10, "cache"), (5, 10, "feed ids"), (6, 12, "insert"), (6, 14, "post event"), (14, 15, "consume"),
          (15, 10, "push ids"), (7, 16, "PUT blob"), (7, 14, "media event"), (14, 18, "resize"),
          (18, 16, "thumbs"), (8, 13, "query"), (14, 19, "events"), (9, 17, "send"), (14, 9, "notify"),
          (15, 14, "retry")]
-    rnd = random.Random(7)
-    edges = [Edge(source=f"n{a}", target=f"n{b}", label=lab,
-                  style="async" if (a == 14 or b == 14) else rnd.choice(["sync", "sync"]))
+    edges = [Edge(source=f"n{a}", target=f"n{b}", label=lab, style="async" if 14 in (a, b) else "sync")
              for a, b, lab in e]
     return Graph(title="Social app", nodes=nodes, edges=edges)
 
 
+def dense40() -> Graph:
+    """A valid 20-node, 40-edge graph (random, seeded): should fall back to the list form."""
+    rnd = random.Random(11)
+    pairs = rnd.sample([(i, j) for i in range(20) for j in range(20) if i != j], 40)
+    nodes = [Node(id=f"n{i}", label=LABELS[i], kind=KINDS[i]) for i in range(20)]
+    return Graph(title="Dense", nodes=nodes, edges=[Edge(source=f"n{a}", target=f"n{b}") for a, b in pairs])
+
+
+def _bezier(pts: list[list[float]], steps: int = 8) -> list[tuple[float, float]]:
+    out = [tuple(pts[0])]
+    for i in range(0, len(pts) - 3, 3):
+        p0, p1, p2, p3 = pts[i:i + 4]
+        for k in range(1, steps + 1):
+            t = k / steps
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+    return out
+
+
+def _cross(p, q, r, s) -> bool:
+    def orient(a, b, c):
+        v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        return (v > 1e-9) - (v < -1e-9)
+    return orient(p, q, r) * orient(p, q, s) < 0 and orient(r, s, p) * orient(r, s, q) < 0
+
+
+def graphviz_crossings(g: Graph) -> int | None:
+    """Pairs of edges whose Graphviz splines cross (edges sharing a node are not counted)."""
+    if not shutil.which("dot"):
+        return None
+    js = json.loads(subprocess.run(["dot", "-Tjson"], input=to_dot(g).encode(), capture_output=True,
+                                   check=True, timeout=60).stdout)
+    names = {o["_gvid"]: o["name"] for o in js.get("objects", [])}
+    paths = []
+    for e in js.get("edges", []):
+        ends = (names.get(e["tail"]), names.get(e["head"]))
+        if "legend" in ends:
+            continue
+        for op in e.get("_draw_", []):
+            if op["op"] == "b":
+                paths.append((ends, _bezier(op["points"])))
+    total = 0
+    for i, (ea, pa) in enumerate(paths):
+        for eb, pb in paths[i + 1:]:
+            if set(ea) & set(eb):
+                continue
+            if any(_cross(pa[k], pa[k + 1], pb[m], pb[m + 1]) for k in range(len(pa) - 1) for m in range(len(pb) - 1)):
+                total += 1
+    return total
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def timed(fn, runs: int) -> list[float]:
@@ -60,14 +117,46 @@ def timed(fn, runs: int) -> list[float]:
     return out
 
 
+def quality_table(runs: int) -> bool:
+    ok = True
+    print(f"{'design':22s} {'nodes':>5s} {'edges':>5s} | {'60: cross (forced) lines':>24s} | "
+          f"{'42: cross (forced) lines':>24s} | {'graphviz':>8s} | {'p50 ms':>6s} {'p99 ms':>6s}")
+    all_ms: list[float] = []
+    for name in DESIGNS:
+        g = parse_graph((GOLDEN / f"{name}.json").read_text())
+        cols = []
+        for width in (60, 42):
+            _, lay = render_text_layout(g, width=width, **NO_BUDGET)
+            cols.append(f"{lay.crossings:5d} ({lay.order_crossings:2d}) {lay.height:5d}")
+            realistic = len(g.nodes) >= 10
+            ok &= lay.crossings <= lay.order_crossings
+            if width == 60 and realistic:
+                ok &= lay.height <= 45
+        gv = graphviz_crossings(g)
+        ms = timed(lambda g=g: render_text(g, width=60), runs)
+        all_ms += ms
+        print(f"{name:22s} {len(g.nodes):5d} {len(g.edges):5d} | {cols[0]:>24s} | {cols[1]:>24s} | "
+              f"{'-' if gv is None else gv:>8} | {statistics.median(ms):6.2f} {pct(ms, 99):6.2f}")
+    p99 = pct(all_ms, 99)
+    ok &= p99 < 20
+    print(f"all goldens, 60 columns: p99 {p99:.2f} ms (target < 20 ms); cross = drawn crossings, "
+          "(forced) = crossings the row order forces, targets: drawn = forced, <= 45 lines at 60 for 10+ nodes")
+    return ok
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--png-runs", type=int, default=20)
     args = ap.parse_args()
+    ok = quality_table(max(10, args.runs // 4))
+    dense = dense40()
+    out, lay = render_text_layout(dense, width=60)
+    _, drawn = render_text_layout(dense, width=60, **NO_BUDGET)
+    print(f"\n20 nodes / 40 edges (random): drawn {drawn.crossings} crossings, {drawn.height} lines -> "
+          f"{'list form (' + lay.fallback.value + ')' if lay.fallback else 'picture'}, {lay.height} lines")
     g = graph20()
-    print(f"graph: {len(g.nodes)} nodes, {len(g.edges)} edges")
-    ok = True
+    print(f"\ngraph20: {len(g.nodes)} nodes, {len(g.edges)} edges")
     for width, ascii_only in ((60, False), (42, False), (42, True)):
         ms = timed(lambda w=width, a=ascii_only: render_text(g, width=w, ascii_only=a), args.runs)
         p50, p99 = statistics.median(ms), pct(ms, 99)

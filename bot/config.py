@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_answer_chars: int = Field(default=4000, ge=50)
     diagram_width: int = Field(default=60, ge=30, le=120)
     diagram_ascii: bool = False
+    diagram_max_crossings: int = Field(default=6, ge=0)
+    diagram_max_lines: int = Field(default=70, ge=10)
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     log_level: str = "INFO"
 

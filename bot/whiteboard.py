@@ -32,10 +32,12 @@ class Whiteboard:
     fallback: bool = False
 
 
-def render_graph_markdown(graph: "dg.Graph", *, width: int, ascii_only: bool,
-                          previous: "dg.Graph | None" = None) -> tuple[str, list[str]]:
+def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool, previous: dg.Graph | None = None,
+                          max_crossings: int = dg.DEFAULT_MAX_CROSSINGS,
+                          max_lines: int = dg.DEFAULT_MAX_HEIGHT) -> tuple[str, list[str]]:
     """The diagram and legend as a code block, plus change lines if any."""
-    out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous)
+    out = dg.render_text(graph, width=width, ascii_only=ascii_only, previous=previous,
+                         max_crossings=max_crossings, max_height=max_lines)
     # The legend sits in the same code block, right under the picture, as on a whiteboard.
     body = out.text.rstrip("\n") + ("\n\n" + out.legend.rstrip("\n") if out.legend.strip() else "")
     parts = ["```text\n" + body + "\n```"]
@@ -46,12 +48,15 @@ def render_graph_markdown(graph: "dg.Graph", *, width: int, ascii_only: bool,
 
 class WhiteboardMaker:
     def __init__(self, llm: LLM, prompts: Prompts, *, width: int = 60, ascii_only: bool = False,
-                 png: bool = True):
+                 png: bool = True, max_crossings: int = dg.DEFAULT_MAX_CROSSINGS,
+                 max_lines: int = dg.DEFAULT_MAX_HEIGHT):
         self.llm = llm
         self.prompts = prompts
         self.width = width
         self.ascii_only = ascii_only
         self.png = png
+        self.max_crossings = max_crossings     # settings.diagram_max_crossings
+        self.max_lines = max_lines             # settings.diagram_max_lines
 
     async def build(self, body: str, usage: Usage, *, previous: dict[str, Any] | None = None,
                     context: str = "") -> Whiteboard:
@@ -74,7 +79,8 @@ class WhiteboardMaker:
             except dg.GraphError:
                 prev_graph = None
         drawn, changes = render_graph_markdown(graph, width=self.width, ascii_only=self.ascii_only,
-                                               previous=prev_graph)
+                                               previous=prev_graph, max_crossings=self.max_crossings,
+                                               max_lines=self.max_lines)
         attachments: list[Attachment] = []
         if self.png:
             png = await asyncio.to_thread(dg.render_png, graph, previous=prev_graph)
@@ -85,15 +91,18 @@ class WhiteboardMaker:
                           attachments=attachments, changes=changes)
 
     @staticmethod
-    def _parse(raw: str | None) -> tuple["dg.Graph | None", list[str]]:
+    def _parse(raw: str | None) -> tuple[dg.Graph | None, list[str]]:
         if raw is None:
             return None, ["no ```graph block was found"]
         try:
-            return dg.parse_graph(raw), []
+            graph, repairs = dg.parse_graph_report(raw)
         except dg.GraphError as exc:
             return None, list(exc.errors) or [str(exc)]
+        if repairs:     # fixed locally (long labels, unknown kinds, duplicate edges): no repair call
+            log.info("diagram graph repaired locally: %s", "; ".join(repairs))
+        return graph, []
 
-    async def _repair(self, raw: str, errors: list[str], usage: Usage, context: str) -> "dg.Graph | None":
+    async def _repair(self, raw: str, errors: list[str], usage: Usage, context: str) -> dg.Graph | None:
         ask = self.prompts.render("graph_fix", errors="\n".join(f"- {e}" for e in errors))
         content = f"{ask}\n\nThe JSON you gave:\n{raw[:6000]}\n\nThe design it belongs to:\n{context[:6000]}"
         turns = [Turn(role="user", content=content)]

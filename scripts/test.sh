@@ -22,6 +22,18 @@ if ! command -v dot >/dev/null 2>&1; then
   fi
 fi
 
+# The real Mermaid parser checks the Mermaid output (tests/test_diagram_mermaid.py); its tests
+# skip cleanly without Node.js and npm.
+if [ -d tests/mermaid ] && [ ! -d tests/mermaid/node_modules/mermaid ]; then
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    echo "Installing the Mermaid parser (npm, for the Mermaid output tests)..."
+    (cd tests/mermaid && npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1) \
+      || echo "The Mermaid parser could not be installed: Mermaid parser tests will be skipped."
+  else
+    echo "Node.js/npm not found: Mermaid parser tests will be skipped."
+  fi
+fi
+
 # Redis: the tests need a real server.
 REDIS_PID_FILE=""
 cleanup() {

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wcwidth import wcwidth
+
 H_BORDER = set("─┬┴")
 V_LINE = {"│": "sync", "┆": "async"}
 H_LINE = {"─": "sync", "┄": "async"}
@@ -10,9 +12,19 @@ CORNERS = {"┌": "SE", "┐": "SW", "└": "NE", "┘": "NW"}
 MOVE = {"N": (-1, 0), "S": (1, 0), "E": (0, 1), "W": (0, -1)}
 OPP = {"N": "S", "S": "N", "E": "W", "W": "E"}
 
-# unicode glyph -> ascii glyph, for checking the ascii picture is the same drawing
-TO_ASCII = {"─": "-", "│": "|", "┄": ".", "┆": ":", "┌": "+", "┐": "+", "└": "+", "┘": "+",
-            "┼": "|", "▼": "v", "▲": "^", "┬": "-", "┴": "-"}
+# unicode glyph -> ascii glyph, for checking the ascii picture is the same drawing: corners of
+# lines (box corners are '+', see to_ascii)
+TO_ASCII = {"─": "-", "│": "|", "┄": "~", "┆": ":", "┌": ".", "┐": ".", "└": "'", "┘": "'",
+            "┼": "|", "▼": "v", "▲": "^", "┬": "+", "┴": "+"}
+
+
+def to_ascii(lines: list[str], boxes) -> list[str]:
+    """The ASCII drawing the unicode picture should become (`boxes`: (x, y, w, h) rectangles)."""
+    corners = set()
+    for x, y, w, h in boxes:
+        corners |= {(y, x), (y, x + w - 1), (y + h - 1, x), (y + h - 1, x + w - 1)}
+    return ["".join("+" if (y, x) in corners else TO_ASCII.get(ch, ch) for x, ch in enumerate(line))
+            for y, line in enumerate(lines)]
 
 
 @dataclass(frozen=True)
@@ -24,9 +36,24 @@ class Box:
     text: str   # interior text, whitespace-normalised
 
 
+FILL = "\x00"      # the second column of a wide character
+
+
+def display_cells(line: str) -> str:
+    """The line as one character per display column: a wide character then FILL, zero-width
+    characters (bidi isolates, marks) left out."""
+    out = []
+    for ch in line:
+        w = wcwidth(ch)
+        if w <= 0:
+            continue
+        out.append(ch + FILL * (w - 1))
+    return "".join(out)
+
+
 class Picture:
     def __init__(self, text: str):
-        self.lines = text.split("\n")
+        self.lines = [display_cells(line) for line in text.split("\n")]
 
     def at(self, y: int, x: int) -> str:
         if 0 <= y < len(self.lines) and 0 <= x < len(self.lines[y]):
@@ -58,7 +85,7 @@ class Picture:
                     continue
                 if any(self.at(y, i) not in H_BORDER for i in range(x + 1, x2)):
                     continue
-                inner = " ".join(self.lines[j][x + 1:x2] for j in range(y + 1, y2))
+                inner = " ".join(self.lines[j][x + 1:x2].replace(FILL, "") for j in range(y + 1, y2))
                 found.append(Box(x, y, x2 - x + 1, y2 - y + 1, " ".join(inner.split())))
         return found
 
@@ -100,6 +127,8 @@ class Picture:
                     styles.append(H_LINE[ch])
                 elif ch == "┼":
                     pass
+                elif ch.isdigit() and moving_v and len(path) > 1:
+                    pass        # a tag written on the line where lines run too close for it beside
                 elif ch in CORNERS:
                     sides = CORNERS[ch]
                     entry = OPP[d]

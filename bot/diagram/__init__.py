@@ -30,12 +30,39 @@ from .model import (
     check_graph,
     diff_graphs,
     parse_graph,
+    parse_graph_report,
 )
 from .png import render_png, to_dot
-from .text import RenderedDiagram, render_text
+from .text import (
+    DEFAULT_MAX_CROSSINGS,
+    DEFAULT_MAX_HEIGHT,
+    Fallback,
+    Layout,
+    RenderedDiagram,
+    render_text,
+    render_text_layout,
+)
 
 __all__ = [
-    "GRAPH_TOOL", "Edge", "Graph", "GraphDiff", "GraphError", "Node", "NodeKind",
-    "RenderedDiagram", "check_graph", "diff_graphs", "parse_graph", "render_png",
-    "render_text", "to_dot", "to_mermaid",
+    "DEFAULT_MAX_CROSSINGS",
+    "DEFAULT_MAX_HEIGHT",
+    "GRAPH_TOOL",
+    "Edge",
+    "Fallback",
+    "Graph",
+    "GraphDiff",
+    "GraphError",
+    "Layout",
+    "Node",
+    "NodeKind",
+    "RenderedDiagram",
+    "check_graph",
+    "diff_graphs",
+    "parse_graph",
+    "parse_graph_report",
+    "render_png",
+    "render_text",
+    "render_text_layout",
+    "to_dot",
+    "to_mermaid",
 ]

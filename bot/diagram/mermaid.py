@@ -1,4 +1,11 @@
-"""Mermaid `flowchart TD` source for a graph (for clients that render Mermaid)."""
+"""Mermaid `flowchart TD` source for a graph (for clients that render Mermaid).
+
+Every label and title is quoted and escaped: Mermaid entity codes (`#quot;`, `#35;`, ...)
+for the characters its grammar or its directive and Markdown-string syntax would read
+(`"` `#` `%` `` ` `` `|` `<` `>` `&`), so brackets, braces, `@` and parentheses in a label
+(`GET /users/{id}`, `event (avro)`) stay text and no `%%{init: ...}%%` directive can be
+injected.  The title goes in a comment with `%`, `{` and `}` left out.
+"""
 from __future__ import annotations
 
 import re
@@ -18,10 +25,23 @@ _SHAPES: dict[NodeKind, tuple[str, str]] = {
     NodeKind.worker: (">", "]"),        # flag
 }
 
+# '#' first: the other codes start with one.
+_ENTITIES = [("#", "#35;"), ("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("|", "#124;"),
+             ("%", "#37;"), ("`", "#96;")]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
 
 def _text(s: str) -> str:
-    return (s.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
-             .replace(">", "#gt;").replace("|", "#124;"))
+    """A label's text for inside double quotes."""
+    s = _CONTROL.sub(" ", s)
+    for ch, code in _ENTITIES:
+        s = s.replace(ch, code)
+    return s
+
+
+def _comment(s: str) -> str:
+    """Text for a `%%` comment line: nothing that could open a directive."""
+    return " ".join(_CONTROL.sub(" ", s).replace("%", " ").replace("{", "(").replace("}", ")").split())
 
 
 def _ids(graph: Graph) -> dict[str, str]:
@@ -43,8 +63,8 @@ def to_mermaid(graph: Graph) -> str:
     check_graph(graph)
     ids = _ids(graph)
     lines = ["flowchart TD"]
-    if graph.title:
-        lines.insert(0, f"%% {graph.title}")
+    if graph.title and _comment(graph.title):
+        lines.insert(0, f"%% {_comment(graph.title)}")
 
     def node_line(n) -> str:
         o, c = _SHAPES[n.kind]
@@ -64,7 +84,7 @@ def to_mermaid(graph: Graph) -> str:
         lines.append("    end")
     for e in graph.edges:
         arrow = "-->" if e.style == "sync" else "-.->"
-        lab = f"|{_text(e.label)}|" if e.label else ""
+        lab = f'|"{_text(e.label)}"|' if e.label.strip() else ""
         lines.append(f"    {ids[e.source]} {arrow}{lab} {ids[e.target]}")
     bott = [ids[n.id] for n in graph.nodes if n.bottleneck]
     if bott:

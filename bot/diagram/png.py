@@ -82,50 +82,41 @@ def to_dot(graph: Graph, *, previous: Graph | None = None) -> str:
             a["style"] = "dashed"
         out.append(f"  {ids[e.source]} -> {ids[e.target]} {_attrs(a) if a else ''};")
 
-    # legend: one sample per symbol actually used
-    used_kinds = [k for k in NodeKind if any(n.kind is k for n in graph.nodes)]
-    out.append("  subgraph cluster_legend {")
-    out.append('    label="Legend"; style="rounded"; color="#bdc1c6"; fontsize=11;')
-    legend_ids = []
-    for i, k in enumerate(used_kinds):
-        lid = f"lg_k{i}"
-        legend_ids.append(lid)
-        out.append(f"    {lid} {_attrs(_node_attrs(k, KIND_HELP[k]) | {'fontsize': '10'})};")
-    extras = []
-    if any(n.bottleneck for n in graph.nodes):
-        extras.append(("lg_b", _node_attrs(NodeKind.service, "! bottleneck", bottleneck=True)))
-    if any(n.scaling for n in graph.nodes):
-        extras.append(("lg_s", _node_attrs(NodeKind.service, "(xN) scaling point")))
-    if marked:
-        extras.append(("lg_m", _node_attrs(NodeKind.service, "* new / changed", marked=True)))
-    for lid, a in extras:
-        legend_ids.append(lid)
-        out.append(f"    {lid} {_attrs(a | {'fontsize': '10'})};")
-    styles = {e.style for e in graph.edges}
-    rows: list[list[str]] = [legend_ids[i:i + 3] for i in range(0, len(legend_ids), 3)]
-    arrows = []
-    for st in ("sync", "async"):
-        if st in styles:
-            a, b = f"lg_{st}_a", f"lg_{st}_b"
-            text = "sync call" if st == "sync" else "async message / event"
-            out.append(f'    {a} [shape=plaintext, label={_q(text)}, fontsize=10]; {b} [shape=point, width=0.06];')
-            out.append(f"    {a} -> {b} [minlen=2{', style=dashed' if st == 'async' else ''}];")
-            arrows += [a, b]
-    if arrows:
-        rows.append(arrows)
-    for row in rows:
-        out.append("    { rank=same; " + " ".join(row) + " }")
-    for r1, r2 in zip(rows, rows[1:]):
-        out.append(f"    {r1[0]} -> {r2[0]} [style=invis];")
-    out.append("  }")
-    # keep the legend under the diagram
-    if rows:
-        has_out = {e.source for e in graph.edges}
-        for n in graph.nodes:
-            if n.id not in has_out:
-                out.append(f"  {ids[n.id]} -> {rows[0][0]} [style=invis, weight=0];")
+    out.append(_legend(graph, marked))
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+_LEGEND_PER_ROW = 5
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _legend(graph: Graph, marked: set[str]) -> str:
+    """One compact legend node under the picture: a coloured cell per kind used, then the marks and
+    line styles used, a few per row."""
+    cells = []
+    for k in NodeKind:
+        if any(n.kind is k for n in graph.nodes):
+            fill = _SHAPE[k]["fillcolor"]
+            cells.append(f'<td bgcolor="{fill}" border="1" style="rounded">{_html(KIND_HELP[k])}</td>')
+    if any(n.bottleneck for n in graph.nodes):
+        cells.append('<td border="1" color="#d93025"><font color="#d93025">! bottleneck</font></td>')
+    if any(n.scaling for n in graph.nodes):
+        cells.append("<td>(xN) scaling point</td>")
+    if marked:
+        cells.append('<td bgcolor="#fff59d" border="1">* new / changed</td>')
+    styles = {e.style for e in graph.edges}
+    if "sync" in styles:
+        cells.append("<td>&#8594; sync call</td>")
+    if "async" in styles:
+        cells.append("<td>- - &#8594; async message</td>")
+    rows = ["<tr>" + "".join(cells[i:i + _LEGEND_PER_ROW]) + "</tr>" for i in range(0, len(cells), _LEGEND_PER_ROW)]
+    table = ('<table border="0" cellborder="0" cellspacing="3" cellpadding="3">' + "".join(rows) + "</table>")
+    return (f'  legend [shape=plain, fontsize=9, label=<{table}>];\n'
+            "  { rank=sink; legend; }")
 
 
 def render_png(graph: Graph, *, previous: Graph | None = None) -> bytes | None:

@@ -1,0 +1,269 @@
+"""Text that goes into the picture: cleaning, box labels, wrapping, edge labels beside their lines."""
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+from .canvas import _CELL_KEY, _EMPTY, Canvas
+from .layout import LayoutState, Link
+from .model import Graph, NodeKind
+from .width import char_width, dw, wrap
+
+
+KIND_MARKERS: dict[NodeKind, tuple[str, str]] = {
+    NodeKind.client: ("@", ""),
+    NodeKind.service: ("", ""),
+    NodeKind.gateway: ("<", ">"),
+    NodeKind.cache: ("~", "~"),
+    NodeKind.database: ("(", ")"),
+    NodeKind.queue: ("[", "]"),
+    NodeKind.storage: ("{", "}"),
+    NodeKind.external: ("/", "/"),
+    NodeKind.worker: ("%", "%"),
+}
+BOTTLENECK_MARK = "!"
+SCALING_MARK = "xN"
+CHANGED_MARK = "*"
+
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    return list(wrap(text, width, indent))
+
+
+def _clean(s: str, ascii_only: bool) -> str:
+    """Text the canvas can hold: control, format (zero-width, bidi) and combining marks left out
+    (after composing what composes), whitespace runs as one space; in ASCII mode transliterated
+    (café -> cafe) and '?' for what has no ASCII form."""
+    if s.isascii() and s.isprintable():
+        return " ".join(s.split())
+    s = unicodedata.normalize("NFC", s)
+    out = []
+    for ch in s:
+        if ch.isspace():
+            out.append(" ")
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zl", "Zp") or char_width(ch) == 0:
+            continue
+        if ascii_only and ord(ch) > 127:
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append("".join(c for c in base if c.isprintable()) or "?")
+            continue
+        out.append(" " if cat == "Zs" else ch)
+    return " ".join("".join(out).split())
+
+
+def _clean_graph(graph: Graph, ascii_only: bool) -> Graph:
+    """The graph with every text _clean; nodes and edges already clean are reused, not copied
+    (usually all of them: model copies cost more than the rest of a small render)."""
+    def c(x: str) -> str:
+        return _clean(x, ascii_only)
+    nodes = []
+    for n in graph.nodes:
+        label, group = c(n.label) or "?", c(n.group) if n.group else n.group
+        nodes.append(n if label == n.label and group == n.group
+                     else n.model_copy(update={"label": label, "group": group}))
+    edges = []
+    for e in graph.edges:
+        label = c(e.label)
+        edges.append(e if label == e.label else e.model_copy(update={"label": label}))
+    return graph.model_copy(update={"title": c(graph.title), "nodes": nodes, "edges": edges})
+
+
+def node_text(node, marked: bool = False) -> str:
+    """The decorated box label: change mark, kind markers, flags."""
+    o, c = KIND_MARKERS[node.kind]
+    s = (CHANGED_MARK if marked else "") + o + node.label + c
+    if node.bottleneck:
+        s += " " + BOTTLENECK_MARK
+    if node.scaling:
+        s += " " + SCALING_MARK
+    return s
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrap_box(text: str, cw: int, breaks: bool) -> tuple[tuple[str, ...], int]:
+    """Label lines for content width `cw`, and the widest line (cached: the fitting loops ask
+    for the same few labels and widths over and over)."""
+    lines = wrap(text, cw, "", breaks)
+    return lines, max(dw(s) for s in lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def _longest_word(text: str) -> int:
+    return max(dw(w) for w in text.split())
+
+
+def _label_fits(cv: Canvas, y: int, x0: int, n: int, width: int, pad: tuple[int, int] = (1, 1)) -> bool:
+    """Room for n label characters at row y from column x0, with pad[0] blank cells before and pad[1]
+    after (only asked after cv.resolve, so blank cells can be read off the rows).  A label sits one
+    blank from its own line and two from anything on its far side, so no other line can own it."""
+    if x0 < 0 or x0 + n > width:
+        return False
+    lo, hi = max(0, x0 - pad[0]), min(width, x0 + n + pad[1])
+    if y < len(cv.rows):
+        seg = cv.rows[y][lo:hi]
+        if seg.count(_EMPTY) + seg.count(" ") != len(seg):
+            return False
+    if cv.open_conn and not cv.open_conn.isdisjoint(range(y * _CELL_KEY + lo, y * _CELL_KEY + hi)):
+        return False
+    # keep labels of different edges apart: not on the same row nearby, not stacked above/below
+    near = cv.labels.get(y)
+    if near and not near.isdisjoint(range(x0 - 3, x0 + n + 3)):
+        return False
+    for yy in (y - 1, y + 1):
+        near = cv.labels.get(yy)
+        if near and not near.isdisjoint(range(x0 - 1, x0 + n + 1)):
+            return False
+    return True
+
+
+_RIGHT = (1, 2)     # a label right of its line: one blank before it, two after
+_LEFT = (2, 1)
+
+
+def _put_label(cv: Canvas, y: int, x0: int, text: str) -> None:
+    cv.put_row(y, x0, text)
+    cv.labels.setdefault(y, set()).update(range(x0, x0 + dw(text)))
+
+
+def _split_label(label: str) -> tuple[str, str] | None:
+    words = label.split()
+    if len(words) < 2:
+        return None
+    best = min(range(1, len(words)),
+               key=lambda i: max(dw(" ".join(words[:i])), dw(" ".join(words[i:]))))
+    return " ".join(words[:best]), " ".join(words[best:])
+
+
+def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
+                 width: int) -> list[tuple[int, int, str, int]] | None:
+    """Write the label beside its own vertical run (1 blank cell from it, 2 from anything else), on
+    one row or, when that does not fit, on two; where it went, or None if nowhere fits.  `tries`: (row, column of
+    the line, sides allowed: 1 right, -1 left, 0 either)."""
+    n = dw(label)
+    for y, col, side in tries:
+        for x0, pad, s in ((col + 2, _RIGHT, 1), (col - 1 - n, _LEFT, -1)):
+            if side in (0, s) and _label_fits(cv, y, x0, n, width, pad):
+                _put_label(cv, y, x0, label)
+                return [(y, x0, label, s)]
+    parts = _split_label(label)
+    if parts is None:
+        return None
+    a, b = parts
+    spots = {(y, col) for y, col, _ in tries}
+    for y, col, side in tries:
+        if (y + 1, col) not in spots:
+            continue
+        for s in (1, -1):
+            if side not in (0, s):
+                continue
+            xa = col + 2 if s > 0 else col - 1 - dw(a)
+            xb = col + 2 if s > 0 else col - 1 - dw(b)
+            pad = _RIGHT if s > 0 else _LEFT
+            if _label_fits(cv, y, xa, dw(a), width, pad) and _label_fits(cv, y + 1, xb, dw(b), width, pad):
+                _put_label(cv, y, xa, a)
+                _put_label(cv, y + 1, xb, b)
+                return [(y, xa, a, s), (y + 1, xb, b, s)]
+    return None
+
+
+def _erase(cv: Canvas, spots: list[tuple[int, int, str, int]]) -> None:
+    for y, x0, text, _side in spots:
+        n = dw(text)
+        cv.rows[y][x0:x0 + n] = [_EMPTY] * n
+        cv.labels[y].difference_update(range(x0, x0 + n))
+
+
+def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[int, int, int]]:
+    """Where a link's label may go: its track row (on the side away from its own sideways run),
+    then beside its vertical runs in the channel."""
+    cy, chh = channel
+    y0 = lk.up.y + lk.up.h if lk.up.is_box else cy
+    y1 = cy + chh - 1
+    tr = cy + 1 + st.spare + lk.track
+    out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
+    tries = [(tr, lk.t, out), (tr, lk.s, -out)]
+    tries += [(r, lk.t, 0) for r in range(tr + 1, y1)] if lk.track is not None else []
+    tries += [(r, lk.s, 0) for r in range(tr - 1, max(cy, y0) - 1, -1)]
+    return tries
+
+
+_ON_LINE = "123456789"
+
+
+def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link, tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
+    """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
+    plain = (st.glyphs.v, st.glyphs.av)
+
+    def line_cell(y: int, col: int) -> bool:
+        row = cv.rows[y] if 0 <= y < len(cv.rows) else []
+        return col < len(row) and row[col] in plain and cv.conn_count(y, col) == 1
+
+    for y, col, _side in tries:
+        # a cell of its own line, with another one next to it still showing the line's style
+        for other in (y - 1, y + 1):
+            if line_cell(y, col) and line_cell(other, col):
+                st.keep_rows.add(other)
+                return y, col, cv.rows[y][col], 0
+    raise NoRoomForTag(lk)
+
+
+def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
+    """Every edge label beside its own line, or a tag `(n)` there and the label listed under the
+    picture; returns the merged edges listed, in order.
+
+    First every label on its own track row (routing kept room there); then a tag for each that did
+    not fit, also on its track row; then each tag still gets swapped for its full label when one
+    fits beside the line elsewhere in the channel."""
+    layout = st.layout
+    pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if not lk.labelled:
+                continue
+            tries = _tries(st, lk, st.channels[i])
+            if _place_label(cv, tries[:2], st.edges[lk.edge].label, st.width):
+                layout.inline_labels.append(lk.edge)
+            else:
+                pending.append((lk, tries))
+    pending.sort(key=lambda p: p[0].edge)
+    tagged = []
+    for lk, tries in pending:
+        tagged.append((lk, tries, _place_label(cv, tries, "(nn)", st.width)))
+    listed = []
+    for lk, tries, spots in tagged:
+        if spots:
+            _erase(cv, spots)
+        if _place_label(cv, tries, st.edges[lk.edge].label, st.width):
+            layout.inline_labels.append(lk.edge)
+            continue
+        if spots:
+            _put_label(cv, *spots[0][:3])
+            listed.append((lk, spots[0]))
+        else:
+            listed.append((lk, _on_line_spot(st, cv, lk, tries)))
+    # number the tags left in the order they are listed, each one blank from its line (or, where
+    # lines run too close for that, a single digit written on the line itself: numbered first)
+    listed.sort(key=lambda p: p[1][3] != 0)
+    for n, (lk, spot) in enumerate(listed, 1):
+        y, x0, room, side = spot
+        if side == 0:
+            if n > len(_ON_LINE):
+                raise NoRoomForTag(lk)
+            cv.rows[y][x0] = _ON_LINE[n - 1]
+            layout.tags[lk.edge] = f"({_ON_LINE[n - 1]})"
+            continue
+        _erase(cv, [spot])
+        tag = f"({n})"
+        _put_label(cv, y, x0 if side > 0 else x0 + dw(room) - len(tag), tag)
+        layout.tags[lk.edge] = tag
+    return [lk.edge for lk, _ in listed]
+
+
+class NoRoomForTag(Exception):
+    """A tag found no room beside its line (the caller widens the channel and draws again)."""
+
+    def __init__(self, link: Link):
+        super().__init__("no room for a tag")
+        self.link = link
