@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     anthropic_max_retries: int = Field(default=3, ge=0, le=10)
     anthropic_request_timeout: float = Field(default=120.0, gt=0)
     anthropic_total_timeout: float = Field(default=300.0, gt=0)
+    anthropic_max_continuations: int = Field(default=2, ge=0, le=10)
 
     # --- state -------------------------------------------------------------
     redis_url: str | None = None

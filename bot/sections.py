@@ -87,7 +87,7 @@ class SectionParser:
         self._fence: str | None = None
         self._last_number = 0
         self._item = -1             # number of the last numbered list item in the section
-        self._item_is_title = False  # whether that item looked like a title ("2. Latency")
+        self._item_shape = ""        # and its shape: "title" ("2. Latency"), "label" ("2. Latency: 50 ms") or "text"
         self.emitted: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------ public API
@@ -138,7 +138,7 @@ class SectionParser:
             self._body(line)
             return []
         title = read_title(line)
-        if title is not None and title.style is Style.NUMBERED and not self._next_number(title.number):
+        if title is not None and title.style is Style.NUMBERED and not self._next_number(title.number, line):
             title = None      # an item of a numbered list inside the section
         if title is None:
             self._body(line)
@@ -165,10 +165,11 @@ class SectionParser:
             return False      # the reply follows the marker contract: titles are sub-headings
         return self._rank is None or title.style <= self._rank
 
-    def _next_number(self, number: int | None) -> bool:
-        """A plain "N. Title" line is a title only when it carries on the titles' numbering,
-        not a list of short items in the section ("1. Availability", "2. Latency", "3. Scalability")."""
-        continues_list = number == self._item + 1 and self._item_is_title
+    def _next_number(self, number: int | None, line: str) -> bool:
+        """A plain "N. Title" line is a title only when it carries on the titles' numbering and
+        does not carry on a list of the section ("1. Availability", "2. Latency", "3. Scalability",
+        or "1. Latency: 50 ms", "2. Security: TLS")."""
+        continues_list = number == self._item + 1 and self._item_shape in ("title", _shape(line))
         if number is None or number <= self._last_number or continues_list:
             return False
         self._last_number = number
@@ -191,7 +192,7 @@ class SectionParser:
         item = _ITEM_NUMBER_RE.match(line)
         if item:
             self._item = int(item.group(1))
-            self._item_is_title = read_title(line) is not None
+            self._item_shape = _shape(line)
         if self._sid is None:
             self._intro.append(line)
         elif not self._dropping:
@@ -214,6 +215,12 @@ class SectionParser:
 
 
 _ITEM_NUMBER_RE = re.compile(r"^\s{0,3}(\d{1,2})[.)]\s")
+
+
+def _shape(line: str) -> str:
+    if ":" in line:
+        return "label"
+    return "title" if read_title(line) is not None else "text"
 
 
 def _has_words(text: str) -> bool:

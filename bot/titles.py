@@ -73,8 +73,12 @@ def read_title(line: str) -> Title | None:
     m = _NUMBERED_RE.match(line)
     if m:
         text = _clean(m.group(2))
-        # A list item says something; a title only names a part.
-        if not text or ":" in text or text.endswith((".", "?", "!", ",", ";")):
+        # A list item says something ("Availability: 99.9%"); a title only names a part
+        # ("Deep dive: the code generator").
+        _, colon, rest = text.partition(":")
+        if colon and (any(ch.isdigit() for ch in rest) or len(rest.split()) > 5):
+            return None
+        if not text or text.endswith((".", "?", "!", ",", ";")):
             return None
         if len(_WORD_RE.findall(text.lower())) > MAX_TITLE_WORDS - 3:
             return None

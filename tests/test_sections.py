@@ -34,6 +34,7 @@ def whole(text: str, catalogue: dict[str, str] = DESIGN_SECTIONS) -> list[tuple[
     ("__Scaling__:", Style.BOLD, "Scaling"),
     ("**2. Non-functional requirements**", Style.BOLD, "Non-functional requirements"),
     ("3. Deep dive", Style.NUMBERED, "Deep dive"),
+    ("3. Deep dive: the generator", Style.NUMBERED, "Deep dive: the generator"),
     ("7) Assumptions", Style.NUMBERED, "Assumptions"),
     ("## Step 5: High-level design", Style.H2, "High-level design"),
 ])
@@ -46,7 +47,7 @@ def test_title_lines_are_read(line, style, text):
     "1. Shorten a long URL into a unique code (Code Generator).",
     "2. Availability: 99.99% for redirects",
     "**Scaling**: add replicas behind the load balancer",
-    "3. Deep dive: the generator",
+    "3. Security: TLS 1.3 everywhere",
     "**Failures** and **Security** both matter",
     "Plain text with a # inside",
     "#hashtag without a space",
@@ -168,6 +169,8 @@ def test_numbered_titles_and_lists_inside_sections():
     out = whole(text)
     assert [s for s, _ in out] == ["scope", "non_functional", "api"]
     assert out[1][1] == "1. Availability\n2. Latency\n3. Scalability"
+    labels = "1. Scope\nS\n2. Non-functional requirements\n1. Latency: 50 ms\n2. Security: TLS and tokens\n3. API\nA"
+    assert [s for s, _ in whole(labels)] == ["scope", "non_functional", "api"]
 
 
 def test_no_titles_keeps_everything_as_intro():
@@ -243,8 +246,7 @@ def replies(draw, style: str):
         body = draw(st.lists(st.sampled_from(BODY_LINES), min_size=1, max_size=3))
         body.append(f"Body of {sid} #{n}.")
         if style != "none":
-            titles = [t for t in TITLES[sid] if ":" not in t or style != "numbered"]  # "2. Latency: 50 ms" is an item
-            parts.append(fmt(sid, draw(st.sampled_from(titles)), n))
+            parts.append(fmt(sid, draw(st.sampled_from(TITLES[sid])), n))
         parts.extend(_balanced(body))
     expected = [] if style == "none" else list(dict.fromkeys(ids))
     return "\n".join(parts), expected
