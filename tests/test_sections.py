@@ -254,7 +254,10 @@ def replies(draw, style: str):
 
 def _balanced(lines: list[str]) -> list[str]:
     """Close a code fence a body opened, so every section ends outside a fence."""
-    opened = sum(1 for x in lines if x.startswith("```")) % 2
+    opened = False
+    for x in lines:
+        if x.startswith("```"):
+            opened = True if not opened else x.strip() != "```"   # a closing fence has no info string
     return lines + ["```"] * opened
 
 

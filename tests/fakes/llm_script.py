@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from bot.framing import read_blocks
 from tests.fakes.fake_anthropic import Reply
 
 URL_GRAPH = {
@@ -152,8 +153,8 @@ def interview_responder(request: dict) -> Reply:
     if "Task: draw the diagram as text." in text:
         return Reply(text="```\n+--------+     +-----+\n| Client | --> | API |\n+--------+     +-----+\n```\nLegend: boxes are services.")
     if "Task: discussion." in text:
-        message = text.split('"""')[1] if '"""' in text else text
-        if re.search(r"\b(add|require|need|support)\b", message, re.I):
+        message = next((b.text for b in read_blocks(text) if b.kind == "message"), text)
+        if re.search(r"\b(add|require|need|support)\b", message, re.IGNORECASE):
             graph = json.loads(json.dumps(URL_GRAPH))
             graph["nodes"].append({"id": "rl", "label": "Rate Limiter", "kind": "service"})
             graph["edges"].insert(1, {"source": "lb", "target": "rl", "label": "check quota"})
