@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # --- limits ------------------------------------------------------------
     max_problem_chars: int = Field(default=2000, ge=10)
     max_answer_chars: int = Field(default=4000, ge=50)
+    context_budget_tokens: int = Field(default=40000, ge=4000)
+    context_keep_turns: int = Field(default=6, ge=2, le=100)
     diagram_width: int = Field(default=60, ge=30, le=120)
     diagram_ascii: bool = False
     prompts_dir: Path = PROJECT_ROOT / "prompts"
