@@ -92,19 +92,23 @@ def usage_of(u: Any) -> Usage:
     )
 
 
-def build_messages(turns: list[Turn]) -> list[dict[str, Any]]:
+def build_messages(turns: list[Turn], pin: int | None = None) -> list[dict[str, Any]]:
     """Chat turns as API messages, with cache breakpoints on the conversation prefix.
 
     The last user turn gets a breakpoint (written this turn) and so does the
     user turn before it (written last turn, read now), so every turn after the
     first reads the earlier conversation from cache.  With the system block
-    that is three of the four breakpoints the API allows.
+    that is three of the four breakpoints the API allows.  `pin` (a turn
+    count) puts the fourth at the end of `turns[:pin]`, a prefix that stays the
+    same when later turns change (the design, before a folded summary; see
+    `bot.context`), so it is still read from cache after a fold.
     """
     msgs: list[dict[str, Any]] = [
         {"role": t.role, "content": [{"type": "text", "text": t.content}]} for t in turns
     ]
     user_idx = [i for i, m in enumerate(msgs) if m["role"] == "user"]
-    for i in user_idx[-2:]:
+    marked = user_idx[-2:] + ([pin - 1] if pin is not None and 0 < pin <= len(msgs) else [])
+    for i in marked:
         msgs[i]["content"][-1]["cache_control"] = {"type": "ephemeral"}
     return msgs
 
@@ -203,13 +207,14 @@ class LLM:
         on_text: TextCallback | None = None,
         tool: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        cache_pin: int | None = None,
     ) -> LLMResult:
         """Stream one whole reply; `on_text` gets each text delta as it arrives.
 
         A reply cut at max_tokens is continued (up to `max_continuations`
         follow-up calls that prefill what was written), so the caller sees one
         continuous text.  A refusal, a full context window or an empty reply
-        (after one quiet retry) raise `LLMError`.
+        (after one quiet retry) raise `LLMError`.  `cache_pin`: see `build_messages`.
         """
         deadline = time.monotonic() + self.total_timeout
         relay = _Relay(on_text)
@@ -222,7 +227,7 @@ class LLM:
             prefill = written.rstrip() if calls else written
             call_turns = base + [Turn(role="assistant", content=prefill)] if prefill else base
             relay.next_call(written[len(prefill):])
-            result = await self._call(system, call_turns, relay, tool, max_tokens, deadline)
+            result = await self._call(system, call_turns, relay, tool, (max_tokens, cache_pin), deadline)
             usage.add(result.usage)
             calls += 1
             if result.stop_reason != StopReason.MAX_TOKENS or tool is not None:
@@ -242,7 +247,8 @@ class LLM:
             raise LLMError("empty")
         return result
 
-    async def _call(self, system, turns, relay: _Relay, tool, max_tokens, deadline: float) -> LLMResult:
+    async def _call(self, system, turns, relay: _Relay, tool, limits: tuple[int | None, int | None],
+                    deadline: float) -> LLMResult:
         """One model call, retried once when it failed or came back empty before any text."""
         attempt, spent = 0, Usage()
         while True:
@@ -252,7 +258,7 @@ class LLM:
                 if remaining <= 0:
                     raise LLMError("timeout", "total time budget used up")
                 async with asyncio.timeout(remaining):
-                    result = await self._stream_once(system, turns, relay, tool, max_tokens)
+                    result = await self._stream_once(system, turns, relay, tool, *limits)
                 quiet = result.stop_reason not in (StopReason.REFUSAL, StopReason.CONTEXT_FULL)
                 if attempt == 1 and quiet and not relay.delivered and result.tool_input is None \
                         and turns[-1].role == "user":
@@ -273,12 +279,12 @@ class LLM:
                     continue
                 raise err from exc
 
-    async def _stream_once(self, system, turns, relay, tool, max_tokens) -> LLMResult:
+    async def _stream_once(self, system, turns, relay, tool, max_tokens, cache_pin) -> LLMResult:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": max_tokens or self.max_tokens,
             "system": self.system_blocks(system),
-            "messages": build_messages(turns),
+            "messages": build_messages(turns, cache_pin),
         }
         if tool is not None:
             kwargs["tools"] = [tool]

@@ -14,8 +14,10 @@ from bot.context import (
     summary_turns,
     turns_tokens,
 )
-from bot.llm import build_messages
+from bot.llm import LLM, build_messages
 from bot.state import Turn
+from tests.conftest import make_settings
+from tests.fakes.fake_anthropic import FakeAnthropic
 
 DISCUSS_PROMPT = "Task: discussion.\n" + "Instructions for the candidate. " * 30   # ~1 KB, like prompts/discuss.txt
 
@@ -133,3 +135,34 @@ def test_a_300_turn_discussion_stays_under_the_budget(budget):
     assert peak > budget * 0.6          # the budget was actually reached
     assert folds <= 300 // 8            # folds are rare: most turns read the whole prefix from cache
     assert summary.strip() in summary_turns(summary)[0].content
+
+
+def test_the_pin_marks_the_end_of_the_design():
+    history = design_history() + discussion(3)
+    msgs = build_messages(history + [Turn(role="user", content="next")], pin=4)
+    marked = [i for i, m in enumerate(msgs) if "cache_control" in m["content"][-1]]
+    assert marked == [3, 8, 10]
+    assert [i for i, m in enumerate(build_messages(history, pin=None)) if "cache_control" in m["content"][-1]] == [6, 8]
+
+
+@pytest.mark.parametrize("pin", [None, 4])
+async def test_after_a_fold_the_pinned_design_is_still_read_from_cache(pin):
+    system = "You are the candidate. " * 60
+    history = design_history() + discussion(30)
+    async with FakeAnthropic() as fake:
+        llm = LLM(make_settings(fake.base_url))
+        try:
+            await llm.complete(system, history + [Turn(role="user", content="Task: discussion.\nFirst")],
+                               cache_pin=pin)
+            plan = fold_plan(history, budget=8_000)
+            kept = apply_fold(history, plan)
+            turns = context_turns(kept, "**Decisions**\n- Redis") + [Turn(role="user", content="Task: discussion.\nNext")]
+            after = await llm.complete(system, turns, cache_pin=pin)
+        finally:
+            await llm.close()
+    system_tokens = estimate_tokens(system)
+    design_tokens = turns_tokens(history[:4])
+    if pin is None:
+        assert after.usage.cache_read_tokens < system_tokens + 50          # only the system prompt survives
+    else:
+        assert after.usage.cache_read_tokens >= system_tokens + design_tokens - 50

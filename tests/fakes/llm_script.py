@@ -80,6 +80,14 @@ def sections_text(bodies: dict[str, str], only: list[str] | None = None) -> str:
     return "\n".join(f"<<<section:{sid}>>>\n{body}" for sid, body in bodies.items() if only is None or sid in only)
 
 
+SUMMARY = ("**Requirements**\n- 100M new links a month; p99 redirect under 50 ms\n- Rate limiting per user (added)\n"
+           "**Decisions**\n- Redis cache in front of the URL store: reads dominate 100:1\n"
+           "- Token buckets in Redis for the rate limiter, checked behind the load balancer\n"
+           "**Diagram changes**\n- new node rl (Rate Limiter) between lb and api\n"
+           "**Discussed**\n- Cache node loss: redirects fall through to the store, which absorbs 3x for minutes\n"
+           "- Sharding the store by code hash, 64 shards to start\n"
+           "**Open**\n- Custom aliases were left out on purpose")
+
 DESIGN_TITLES = {
     "scope": "Problem and scope", "functional": "Functional requirements",
     "non_functional": "Non-functional requirements", "api": "API design", "high_level": "High-level architecture",
@@ -152,6 +160,8 @@ def interview_responder(request: dict) -> Reply:
         return Reply(tool_input=URL_GRAPH)
     if "Task: draw the diagram as text." in text:
         return Reply(text="```\n+--------+     +-----+\n| Client | --> | API |\n+--------+     +-----+\n```\nLegend: boxes are services.")
+    if "Task: summarize the earlier discussion." in text:
+        return Reply(text=SUMMARY)
     if "Task: discussion." in text:
         message = next((b.text for b in read_blocks(text) if b.kind == "message"), text)
         if re.search(r"\b(add|require|need|support)\b", message, re.IGNORECASE):
