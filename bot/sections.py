@@ -67,8 +67,13 @@ class SectionParser:
       sub-headings and stay in the body.  Titles inside code fences never count.
     - A title naming the section being written merges into it (the repeated
       title line is dropped when nothing came before it in the section).
-    - A title naming a section already emitted starts a duplicate: its text is
-      dropped up to the next section, so nothing is emitted twice.
+    - A title (or marker) naming a section already emitted does not start a
+      section: nothing is ever emitted twice.  If the text under it repeats
+      that section (most of its words are already there) it is dropped;
+      otherwise it stays, under its title, in the section being written, so
+      nothing new is lost ("## Capacity estimates" late in a reply).
+    - A plain numbered line ("3. Scaling") is a title only when it carries on
+      the titles' numbering and does not carry on a list of the section.
     - A title that names no section is ordinary body text; an unknown marker
       is dropped and its text joins the section being written.
     - Text before the first section is kept as `intro`.
@@ -80,8 +85,8 @@ class SectionParser:
         self._intro: list[str] = []
         self._sid: str | None = None
         self._lines: list[str] = []
-        self._dropping = False
-        self._seen: set[str] = set()
+        self._dups: list[tuple[int, str, bool]] = []  # repeats of emitted sections: (first line, id, titled)
+        self._bodies: dict[str, str] = {}
         self._rank: Style | None = None
         self._markers = False
         self._fence: str | None = None
@@ -107,8 +112,8 @@ class SectionParser:
         tail = "" if _may_become_title(self._tail) else self._tail
         if self._sid is None:
             return None, "\n".join(self._intro + [tail]).strip()
-        if self._dropping:
-            return self._sid, ""
+        if self._dups:
+            return self._sid, "\n".join(self._lines[: self._dups[0][0]]).strip()
         return self._sid, "\n".join(self._lines + [tail]).strip()
 
     def finish(self) -> list[tuple[str, str]]:
@@ -154,6 +159,9 @@ class SectionParser:
         if title.number is not None:
             self._last_number = title.number
         self._rank = title.style if self._rank is None else min(self._rank, title.style)
+        if sid in self._bodies:
+            self._repeat(sid, line)
+            return []
         return self._start(sid)
 
     def _repeats_heading(self, title: Title, sid: str) -> bool:
@@ -181,7 +189,11 @@ class SectionParser:
         if _has_words(before):
             self._body(before.rstrip(" *#`"))
         # An unknown section's text joins the current one; a repeated marker merges.
-        out = self._start(sid) if sid is not None and sid != self._sid else []
+        out: list[tuple[str, str]] = []
+        if sid is not None and sid in self._bodies and sid != self._sid:
+            self._repeat(sid, None)
+        elif sid is not None and sid != self._sid:
+            out = self._start(sid)
         if _has_words(after):
             title = read_title(after.strip(" *`"))
             if title is None or section_for(title.text, self.allowed) != sid:
@@ -195,32 +207,61 @@ class SectionParser:
             self._item_shape = _shape(line)
         if self._sid is None:
             self._intro.append(line)
-        elif not self._dropping:
+        else:
             self._lines.append(line)
+
+    def _repeat(self, sid: str, title_line: str | None) -> None:
+        """A section already emitted comes again: keep it apart until we know whether it repeats."""
+        self._dups.append((len(self._lines), sid, title_line is not None))
+        if title_line is not None:
+            self._body(title_line)
+        self._item = -1
 
     def _start(self, sid: str) -> list[tuple[str, str]]:
         out = self._close()
         self._sid, self._lines, self._item = sid, [], -1
-        self._dropping = sid in self._seen
         return out
 
     def _close(self) -> list[tuple[str, str]]:
-        sid, body, dropping = self._sid, "\n".join(self._lines).strip(), self._dropping
-        self._sid, self._lines, self._dropping = None, [], False
-        if sid is None or dropping or not body:
+        sid, lines = self._sid, self._without_repeats()
+        self._sid, self._lines = None, []
+        body = "\n".join(lines).strip()
+        if sid is None or not body:
             return []
-        self._seen.add(sid)
+        self._bodies[sid] = body
         self.emitted.append((sid, body))
         return [(sid, body)]
+
+    def _without_repeats(self) -> list[str]:
+        """The section's lines without the parts that only repeat an emitted section."""
+        lines, dups, self._dups = self._lines, self._dups, []
+        ends = [d[0] for d in dups[1:]] + [len(lines)]
+        for (start, sid, titled), end in reversed(list(zip(dups, ends))):
+            if _repeats(lines[start + titled:end], self._bodies[sid]):
+                lines = lines[:start] + lines[end:]
+        return lines
 
 
 _ITEM_NUMBER_RE = re.compile(r"^\s{0,3}(\d{1,2})[.)]\s")
 
 
+_LABEL_RE = re.compile(r"^\s{0,3}\d{1,2}[.)]\s+[^:]{1,40}:\s")
+
+
 def _shape(line: str) -> str:
-    if ":" in line:
+    """A numbered line's shape: "label" ("2. Latency: 50 ms"), "title" ("2. Latency") or "text"."""
+    if _LABEL_RE.match(line):
         return "label"
     return "title" if read_title(line) is not None else "text"
+
+
+def _repeats(lines: list[str], said: str) -> bool:
+    """Most words of these lines (short words aside) are already in `said`, or there are none."""
+    words = [w for w in words_of("\n".join(lines)) if len(w) > 3 or w.isdigit()]
+    if not words:
+        return True
+    known = set(words_of(said))
+    return sum(w in known for w in words) >= 0.7 * len(words)
 
 
 def _has_words(text: str) -> bool:

@@ -140,11 +140,27 @@ def test_a_title_repeating_the_marker_is_dropped_but_labels_stay():
     assert out["assumptions"].startswith("**Assumptions**")
 
 
-def test_duplicated_sections_are_dropped_and_repeated_titles_merged():
-    text = ("## Scope\nFirst scope.\n## Scope\nmore scope\n## API\nFirst api.\n## Scope\nSecond scope.\n"
-            "## Deep dive\nDD.\n## API design\nSecond api.\n")
+def test_repeated_titles_merge_and_repeated_sections_are_dropped():
+    text = ("## Scope\nWe shorten links.\n## Scope\nmore scope\n## API\n- POST /urls creates a code\n"
+            "## Scope\nWe shorten links.\n## Deep dive\nThe generator hands out ranges.\n"
+            "## API design\n- POST /urls creates a code\n")
     out = whole(text)
-    assert out == [("scope", "First scope.\n## Scope\nmore scope"), ("api", "First api."), ("deep_dive", "DD.")]
+    assert out == [("scope", "We shorten links.\n## Scope\nmore scope"), ("api", "- POST /urls creates a code"),
+                   ("deep_dive", "The generator hands out ranges.")]
+
+
+def test_new_text_under_an_emitted_title_stays_in_the_current_section():
+    text = ("## Non-functional requirements\n- p99 50 ms\n## API design\n- POST /urls\n"
+            "## Capacity estimates\n- 40 writes/s, 4,000 reads/s, 3 TB over five years\n## Deep dive\nRanges.")
+    out = whole(text)
+    assert [s for s, _ in out] == ["non_functional", "api", "deep_dive"]
+    assert out[1][1] == "- POST /urls\n## Capacity estimates\n- 40 writes/s, 4,000 reads/s, 3 TB over five years"
+
+
+def test_a_repeat_is_not_previewed():
+    p = SectionParser(DESIGN_SECTIONS)
+    p.feed("## Scope\nS.\n## API\nA.\n## Scope\nS.\n")
+    assert p.current() == ("api", "A.")
 
 
 def test_a_whole_design_written_twice_is_emitted_once():
