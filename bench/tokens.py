@@ -151,7 +151,8 @@ def main() -> None:
             print(f"{t:>4}  {all_input(u):>12,}  {u.cache_read_tokens:>19,}  {u.cache_write_tokens:>11,}  "
                   f"{u.input_tokens:>8,}")
     peak = max(r["per_turn"], key=all_input)
-    print(f"largest turn: {all_input(peak):,} input tokens (turn {r['per_turn'].index(peak) + 1}; a fold turn counts its summary call)")
+    print(f"largest turn: {all_input(peak):,} input tokens (turn {r['per_turn'].index(peak) + 1}; "
+          "a fold turn counts its summary call)")
     print(f"cache-read share of input after the first discussion call: {r['cache_read_share']:.1%}")
     print(f"stored interview document at turn {args.turns}: {r['doc_bytes'] / 1024:,.1f} KiB")
 

@@ -86,3 +86,17 @@ async def test_questions_in_markdown_drift_are_found(engine, fake_llm):
     assert state.questions == ["**Scale**: how many links a month", "**Features**: custom aliases"]
     assert state.intro == "## Restating the problem\nA tiny-link service."
     assert len(fake_llm.requests) == 1
+
+
+async def test_a_wide_freehand_diagram_is_wrapped_to_the_diagram_width(engine, fake_llm, sink):
+    await answer_questions(engine, sink)
+    bodies = dict(SECTION_BODIES)
+    bodies["diagram"] = "```graph\n{not json\n```\nAs you can see in the diagram..."
+    wide = " --> ".join(f"[ Service number {i} ]" for i in range(6))
+    fake_llm.replies.extend([Reply(text=design_text("headings", bodies)), Reply(tool_input={"nodes": "nope"}),
+                             Reply(text=f"```\n{wide}\n{wide}\n```\nLegend: boxes are services.")])
+    await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+    diagram = next(m for m in sink.messages if m.section == "diagram").markdown
+    drawn = diagram.split("```")[1].splitlines()[1:]
+    assert "freehand" in diagram and "Service number 5" in diagram
+    assert len(wide) > engine.settings.diagram_width >= max(len(line) for line in drawn)
