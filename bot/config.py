@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     anthropic_max_retries: int = Field(default=3, ge=0, le=10)
     anthropic_request_timeout: float = Field(default=120.0, gt=0)
     anthropic_total_timeout: float = Field(default=300.0, gt=0)
+    anthropic_max_continuations: int = Field(default=2, ge=0, le=10)
 
     # --- state -------------------------------------------------------------
     redis_url: str | None = None
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     # --- limits ------------------------------------------------------------
     max_problem_chars: int = Field(default=2000, ge=10)
     max_answer_chars: int = Field(default=4000, ge=50)
+    context_budget_tokens: int = Field(default=40000, ge=4000)
+    context_keep_turns: int = Field(default=6, ge=2, le=100)
     diagram_width: int = Field(default=60, ge=30, le=120)
     diagram_ascii: bool = False
     diagram_max_crossings: int = Field(default=6, ge=0)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 
 from . import diagram as dg
+from .framing import read_blocks
 from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, extract_graph_block, heading
 from .state import InterviewState, Mode
 
-_DISCUSS_MSG = re.compile(r'says in the thread:\n"""\n(.*?)\n"""', re.DOTALL)
+
+def discussion_message(prompt: str) -> str | None:
+    """The interviewer's message inside a stored discussion prompt."""
+    return next((b.text for b in read_blocks(prompt) if b.kind == "message"), None)
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -56,9 +60,10 @@ def build_transcript(state: InterviewState, *, width: int = 60) -> str:
     turns = state.history
     for i in range(len(turns) - 1):
         if turns[i].role == "user" and turns[i].content.startswith("Task: discussion."):
-            m = _DISCUSS_MSG.search(turns[i].content)
+            message = discussion_message(turns[i].content)
             reply = turns[i + 1].content.split("```graph")[0].replace("<<<changes>>>", "**What changed**").strip()
-            discussion += [f"> {m.group(1).strip() if m else '(message)'}", "", reply, ""]
+            quoted = "\n> ".join((message or "(message)").strip().splitlines())
+            discussion += [f"> {quoted}", "", reply, ""]
     if discussion:
         out += ["## Discussion", ""] + discussion
     u = state.usage

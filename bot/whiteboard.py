@@ -14,6 +14,7 @@ from typing import Any
 
 from . import diagram as dg
 from .formatting import neutralize_mentions
+from .freehand import wrap_fenced_diagrams
 from .llm import LLM, LLMError
 from .messages import Attachment
 from .prompts import Prompts
@@ -129,5 +130,5 @@ class WhiteboardMaker:
             log.warning("fallback diagram call failed: %s", exc)
             return None
         usage.add(result.usage)
-        text = result.text.strip()
+        text = wrap_fenced_diagrams(result.text.strip(), self.width)
         return text if "```" in text else None

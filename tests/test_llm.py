@@ -122,16 +122,121 @@ async def test_tool_use_returns_structured_input(fake, llm):
     assert fake.requests[-1]["tool_choice"] == {"type": "tool", "name": "draw_diagram"}
 
 
-async def test_empty_reply_is_empty_text(fake, llm):
-    fake.replies.append(Reply(fault="empty"))
+async def test_an_empty_reply_is_asked_once_more(fake, llm):
+    fake.replies.extend([Reply(fault="empty"), Reply(text="second time lucky")])
     result = await llm.complete("s", TURNS)
-    assert result.text == ""
+    assert result.text == "second time lucky" and len(fake.requests) == 2
+    assert result.usage.calls == 2
+
+
+async def test_two_empty_replies_raise_empty_with_a_retry_hint(fake, llm):
+    fake.replies.extend([Reply(fault="empty"), Reply(text=" \n ")])
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS)
+    assert err.value.kind == "empty" and "retry" in err.value.user_message
+
+
+async def test_a_refusal_raises_refusal(fake, llm):
+    fake.replies.append(Reply(text="I can't help with", stop_reason="refusal"))
+    seen: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        seen.append(delta)
+
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS, on_text=on_text)
+    assert err.value.kind == "refusal" and "retry" in err.value.user_message
+    assert len(fake.requests) == 1 and "".join(seen) == "I can't help with"
+
+
+async def test_an_empty_refusal_is_a_refusal_not_retried(fake, llm):
+    fake.replies.append(Reply(fault="empty", stop_reason="refusal"))
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS)
+    assert err.value.kind == "refusal" and len(fake.requests) == 1
+
+
+async def test_a_full_context_window_has_its_own_kind(fake, llm):
+    fake.replies.append(Reply(text="Partly", stop_reason="model_context_window_exceeded"))
+    with pytest.raises(LLMError) as err:
+        await llm.complete("s", TURNS)
+    assert err.value.kind == "context_full" and "export" in err.value.user_message
+
+
+async def test_a_reply_cut_at_max_tokens_is_continued_and_returned_whole(fake):
+    full = "".join(f"Paragraph {i}: the cache sits in front of the store.\n\n" for i in range(40))
+    fake.responder = lambda body: Reply(text=full, chunk_chars=7)   # a model that always means the same reply
+    llm = LLM(make_settings(fake.base_url, anthropic_max_tokens=256))
+    seen: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        seen.append(delta)
+
+    result = await llm.complete("system", TURNS, on_text=on_text)
+    await llm.close()
+    assert result.text == full and "".join(seen) == full
+    assert result.stop_reason == "end_turn" and not result.cut_off
+    calls = len(fake.requests)
+    assert calls == 3 and result.continuations == 2 and result.usage.calls == 3
+    lengths = [0]
+    for body in fake.requests[1:]:
+        last = body["messages"][-1]
+        assert last["role"] == "assistant"
+        prefill = last["content"][0]["text"]
+        assert full.startswith(prefill) and prefill == prefill.rstrip() and len(prefill) > lengths[-1] + 1000
+        assert body["messages"][:-1] == fake.requests[0]["messages"]
+        lengths.append(len(prefill))
+
+
+async def test_whitespace_at_the_cut_is_not_doubled(fake):
+    full = "A" * 1022 + "\n\n" + "B" * 100
+    fake.responder = lambda body: Reply(text=full)
+    llm = LLM(make_settings(fake.base_url, anthropic_max_tokens=256))
+    seen: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        seen.append(delta)
+
+    result = await llm.complete("system", TURNS, on_text=on_text)
+    await llm.close()
+    assert fake.requests[1]["messages"][-1]["content"][0]["text"] == "A" * 1022
+    assert result.text == full and "".join(seen) == full
+
+
+async def test_continuations_are_bounded(fake):
+    fake.responder = lambda body: Reply(text="word " * 2000)
+    llm = LLM(make_settings(fake.base_url, anthropic_max_tokens=256, anthropic_max_continuations=1))
+    result = await llm.complete("system", TURNS)
+    await llm.close()
+    assert len(fake.requests) == 2 and result.cut_off and result.stop_reason == "max_tokens"
+    assert result.text == ("word " * 2000)[: len(result.text)] and len(result.text) > 1024
+
+
+async def test_no_continuation_when_disabled(fake):
+    fake.replies.append(Reply(text="abc", stop_reason="max_tokens"))
+    llm = LLM(make_settings(fake.base_url, anthropic_max_continuations=0))
+    result = await llm.complete("system", TURNS)
+    await llm.close()
+    assert result.text == "abc" and result.cut_off and len(fake.requests) == 1
+
+
+async def test_a_prompt_too_long_error_is_context_full():
+    import anthropic
+    import httpx2 as httpx
+
+    from bot.llm import classify
+
+    req = httpx.Request("POST", "http://x/v1/messages")
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": "prompt is too long: 210000 tokens"}}
+    resp = httpx.Response(400, request=req, json=body)
+    assert classify(anthropic.BadRequestError("prompt is too long", response=resp, body=body)).kind == "context_full"
 
 
 async def test_unknown_model_names_the_setting(fake):
-    from bot.llm import classify
     import anthropic
     import httpx2 as httpx  # the SDK's HTTP library
+
+    from bot.llm import classify
 
     req = httpx.Request("POST", "http://x/v1/messages")
     resp = httpx.Response(404, request=req, json={"type": "error", "error": {"type": "not_found_error", "message": "model: nope"}})

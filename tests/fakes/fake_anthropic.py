@@ -18,6 +18,11 @@ One reply is consumed per HTTP request that passes validation (so a queued
 ``Reply(fault="429")`` followed by ``Reply(text="hi")`` lets the SDK's own retry
 succeed). Requests rejected with 400/401 do not consume a reply.
 
+A reply text longer than the request's ``max_tokens`` (at ~4 characters a
+token) is cut there and stops with ``max_tokens``.  When the request ends with
+an assistant turn (a prefill) that the reply text starts with, only the rest is
+sent, so a scripted full reply is continued across calls like a real model.
+
 Usage numbers: tokens ~= len(json text) / 4 per content block.  A small prompt
 cache is emulated per ``FakeAnthropic`` instance: the prefix tools -> system ->
 (tool_choice) -> messages, up to each ``cache_control`` breakpoint, is remembered;
@@ -38,12 +43,13 @@ import inspect
 import itertools
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Reply", "Responder", "FakeAnthropic", "FAULTS"]
+__all__ = ["FAULTS", "FakeAnthropic", "Reply", "Responder"]
 
 FAULTS = (None, "429", "529", "500", "midstream_overloaded", "midstream_disconnect", "empty")
 
@@ -59,7 +65,9 @@ class Reply:
     fault: str | None = None  # one of FAULTS
     fault_after_chars: int = 40  # midstream faults: how many characters are sent before the fault
     retry_after_ms: int = 10  # for 429/529/500: `retry-after-ms` header (min 1), plus `retry-after: 0`
-    stop_reason: str = "end_turn"  # "end_turn" becomes "tool_use" when tool_input is set
+    stop_reason: str = "end_turn"  # "end_turn" becomes "tool_use" when tool_input is set; also "refusal",
+    # "max_tokens" (a text longer than the request's max_tokens * 4 characters is cut and stops with it anyway),
+    # "model_context_window_exceeded"
     usage: dict | None = None  # override usage numbers (merged over the computed ones)
 
     def __post_init__(self) -> None:
@@ -141,7 +149,7 @@ class FakeAnthropic:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def __aenter__(self) -> "FakeAnthropic":
+    async def __aenter__(self) -> FakeAnthropic:
         await self.start()
         return self
 
@@ -344,6 +352,16 @@ class FakeAnthropic:
         return Reply(text="ok")
 
     @staticmethod
+    def _after_prefill(body: dict, text: str) -> str:
+        """A reply whose start the request already holds as a trailing assistant turn (a prefill)
+        continues from there, like a model finishing its own sentence."""
+        last = (body.get("messages") or [{}])[-1]
+        if last.get("role") != "assistant":
+            return text
+        prefill = "".join(b.get("text", "") for b in _blocks(last.get("content")) if isinstance(b, dict))
+        return text[len(prefill):] if prefill and text.startswith(prefill) else text
+
+    @staticmethod
     def _tool_name(reply: Reply, body: dict) -> str:
         if reply.tool_name:
             return reply.tool_name
@@ -407,13 +425,15 @@ class FakeAnthropic:
 
         usage = self._input_usage(body, update_cache=True)
         usage["output_tokens"] = 0
-        text = "" if fault == "empty" else reply.text
+        text = "" if fault == "empty" else self._after_prefill(body, reply.text)
+        stop_reason = reply.stop_reason
+        if len(text) > body["max_tokens"] * 4:  # the model runs out of room: cut, like the real API
+            text, stop_reason = text[: body["max_tokens"] * 4], "max_tokens"
         tool_json = None if (fault == "empty" or reply.tool_input is None) else _dumps(reply.tool_input)
         out_tokens = max(1, _tokens(text) + (_tokens(tool_json) if tool_json else 0)) if (text or tool_json) else 0
         usage["output_tokens"] = out_tokens
         if reply.usage:
             usage.update(reply.usage)
-        stop_reason = reply.stop_reason
         if tool_json is not None and stop_reason == "end_turn":
             stop_reason = "tool_use"
         tool_name = self._tool_name(reply, body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from bot.framing import read_blocks
 from tests.fakes.fake_anthropic import Reply
 
 URL_GRAPH = {
@@ -79,6 +80,53 @@ def sections_text(bodies: dict[str, str], only: list[str] | None = None) -> str:
     return "\n".join(f"<<<section:{sid}>>>\n{body}" for sid, body in bodies.items() if only is None or sid in only)
 
 
+SUMMARY = ("**Requirements**\n- 100M new links a month; p99 redirect under 50 ms\n- Rate limiting per user (added)\n"
+           "**Decisions**\n- Redis cache in front of the URL store: reads dominate 100:1\n"
+           "- Token buckets in Redis for the rate limiter, checked behind the load balancer\n"
+           "**Diagram changes**\n- new node rl (Rate Limiter) between lb and api\n"
+           "**Discussed**\n- Cache node loss: redirects fall through to the store, which absorbs 3x for minutes\n"
+           "- Sharding the store by code hash, 64 shards to start\n"
+           "**Open**\n- Custom aliases were left out on purpose")
+
+DESIGN_TITLES = {
+    "scope": "Problem and scope", "functional": "Functional requirements",
+    "non_functional": "Non-functional requirements", "api": "API design", "high_level": "High-level architecture",
+    "diagram": "Architecture diagram", "deep_dive": "Deep dive: the code generator",
+    "scaling": "Scaling, failures and security", "assumptions": "Assumptions and simplifications",
+    "closing": "Over to you",
+}
+DRIFT_STYLES = ("markers", "headings", "bold", "numbered", "no_titles", "duplicated")
+
+
+def design_text(style: str, bodies: dict[str, str] | None = None) -> str:
+    """The whole design the way a drifting model might write it.
+
+    markers: our contract; headings: `## Title`; bold: `**Title**` lines; numbered: `3. Title`;
+    no_titles: the bodies one after another; duplicated: `##` headings, then three sections again.
+    """
+    bodies = SECTION_BODIES if bodies is None else bodies
+    if style == "markers":
+        return "Great, thanks!\n" + sections_text(bodies)
+    if style == "no_titles":
+        return "\n\n".join(bodies.values())
+    title = {"headings": "## {t}", "duplicated": "## {t}", "bold": "**{t}**", "numbered": "{n}. {t}"}[style]
+    parts = [title.format(n=n, t=DESIGN_TITLES.get(sid, sid)) + "\n" + body
+             for n, (sid, body) in enumerate(bodies.items(), 1)]
+    if style == "duplicated":
+        parts += parts[1:3] + parts[5:6]
+    return "# The design\nGreat, thanks! Here we go.\n\n" + "\n\n".join(parts)
+
+
+def cut_reply(text: str, at: int) -> Reply:
+    """A reply that ran out of tokens after `at` characters (what the model would have written is `text`)."""
+    return Reply(text=text[:at], stop_reason="max_tokens")
+
+
+def refusal_reply(text: str = "") -> Reply:
+    """A reply the model stopped on purpose (`stop_reason: refusal`), after `text` if any."""
+    return Reply(text=text, stop_reason="refusal") if text else Reply(fault="empty", stop_reason="refusal")
+
+
 def questions_reply(n: int = 3) -> str:
     qs = [
         "How many new links per month, and how many redirects per second at peak?",
@@ -112,9 +160,11 @@ def interview_responder(request: dict) -> Reply:
         return Reply(tool_input=URL_GRAPH)
     if "Task: draw the diagram as text." in text:
         return Reply(text="```\n+--------+     +-----+\n| Client | --> | API |\n+--------+     +-----+\n```\nLegend: boxes are services.")
+    if "Task: summarize the earlier discussion." in text:
+        return Reply(text=SUMMARY)
     if "Task: discussion." in text:
-        message = text.split('"""')[1] if '"""' in text else text
-        if re.search(r"\b(add|require|need|support)\b", message, re.I):
+        message = next((b.text for b in read_blocks(text) if b.kind == "message"), text)
+        if re.search(r"\b(add|require|need|support)\b", message, re.IGNORECASE):
             graph = json.loads(json.dumps(URL_GRAPH))
             graph["nodes"].append({"id": "rl", "label": "Rate Limiter", "kind": "service"})
             graph["edges"].insert(1, {"source": "lb", "target": "rl", "label": "check quota"})
