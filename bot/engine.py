@@ -30,6 +30,7 @@ from .problems import resolve_problem
 from .prompts import Prompts
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef
 from .store import AcceptOutcome, Forward, SessionStore
+from .text_checks import clean_text, is_visible
 from .transcript import build_transcript, slug
 from .whiteboard import WhiteboardMaker
 
@@ -41,7 +42,7 @@ MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram"}
 def check_problem(text: str, limit: int, command: str = "/interview") -> str | None:
     """None if the problem text is usable, else the message to show the user."""
     text = text.strip()
-    if not text:
+    if not text or not is_visible(text):
         return texts.usage_help(command)
     if len(text) > limit:
         return texts.too_long("problem", len(text), limit)
@@ -82,6 +83,7 @@ class Engine:
     # -------------------------------------------------------------- submit
     async def submit(self, event: Inbound) -> Receipt:
         """Take one inbound event: refuse it, or queue it durably. Call before any other await."""
+        event.text = clean_text(event.text)   # no control characters or escape sequences, anywhere after this
         if not self._allowed(event.ref):
             if event.opens_thread:
                 return Receipt(kind=ReceiptKind.REFUSED, text=texts.not_allowed_here(self._allowed_channels(event)))
@@ -255,7 +257,7 @@ class Engine:
     async def _on_message(self, ctx: Ctx, text: str, user: str) -> None:
         state = ctx.state
         word = word_of(text) if text else Word.NONE
-        if not text:
+        if not text or not is_visible(text):
             await ctx.notice(texts.EMPTY_MESSAGE)
         elif word is Word.HELP:
             await ctx.notice(texts.THREAD_HELP)

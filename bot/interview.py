@@ -13,6 +13,7 @@ from typing import Awaitable, Callable
 
 from . import texts
 from .formatting import neutralize_mentions
+from .framing import Framed, frame_answer, new_boundary
 from .llm import LLM, LLMError, LLMResult, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
@@ -133,12 +134,13 @@ class Steps:
     # ------------------------------------------------------------- design
     def _answers_block(self, state: InterviewState) -> str:
         if state.assumed_defaults and not state.answers:
-            return ("The interviewer skipped the questions and asked you to decide. Assume sensible answers "
+            return Framed("The interviewer skipped the questions and asked you to decide. Assume sensible answers "
                     "for this kind of system and state them clearly.")
-        lines = [f"- {a.user or 'interviewer'}: {a.text}" for a in state.answers]
+        boundary = new_boundary()
+        blocks = [frame_answer(a.user or "interviewer", a.text, boundary) for a in state.answers]
         extra = ("\nFor anything they did not answer, assume sensible values and say so."
                  if state.assumed_defaults or len(state.answers) < 2 else "")
-        return "The interviewer's answers to your questions:\n" + "\n".join(lines) + extra
+        return Framed("The interviewer's answers to your questions:\n" + "\n".join(blocks) + extra)
 
     def _design_ask(self, state: InterviewState) -> str:
         if state.mode is Mode.DIAGRAM:

@@ -56,7 +56,9 @@ async def test_whole_interview_on_redis(redis_engine, fake_llm):
     assert by_id["closing"].actions == [Action.END]
     design_req = fake_llm.requests[-1]
     assert task_of(design_req) == "Task: present the design."
-    assert "ben: About 100M links" in design_req["messages"][-1]["content"][-1]["text"]
+    from bot.framing import read_blocks
+    answers = [b for b in read_blocks(design_req["messages"][-1]["content"][-1]["text"]) if b.kind == "answer"]
+    assert [(b.sender, b.text) for b in answers] == [("ben", "About 100M links a month, custom aliases, p99 50ms")]
     assert await phase(engine) is Phase.DISCUSSING
 
     sink.clear()
@@ -456,3 +458,16 @@ async def test_allow_lists_are_the_core_s_rule(fake_llm, guilds, channels, where
     finally:
         await engine.shutdown(grace=1)
         await engine.llm.close()
+
+
+@pytest.mark.parametrize("problem", ["\u200b\u200b", "\u202e\u2066 \u200f", "\x1b[31m\x07"])
+async def test_invisible_or_control_only_problems_get_the_usage_help(engine, fake_llm, sink, problem):
+    receipt = await start(engine, REF, problem, sink=sink)
+    assert receipt.kind is ReceiptKind.REFUSED and "How to use me" in receipt.text
+    assert fake_llm.requests == []
+
+
+async def test_control_characters_never_reach_the_model(engine, fake_llm, sink):
+    await start(engine, REF, "Design a URL \x1b[2Jshortener\x07", sink=sink)
+    text = fake_llm.requests[0]["messages"][0]["content"][0]["text"]
+    assert "\x1b" not in text and "\x07" not in text and "shortener" in text
