@@ -261,7 +261,7 @@ class Engine:
             await ctx.notice(texts.EMPTY_MESSAGE)
         elif word is Word.HELP:
             await ctx.notice(texts.THREAD_HELP)
-        elif word is Word.EXPORT and state.sections:
+        elif word is Word.EXPORT:
             await self._export(ctx)
         elif state.phase is Phase.ENDED:
             if not state.ended_notice_sent:

@@ -38,12 +38,14 @@ def record_from(scorecard: Scorecard | None, *, user_id: str, problem: str, star
                 target: Level, card_id: str | None = None, hints_used: int = 0,
                 thread_url: str | None = None) -> PracticeRecord:
     scores = {s.signal: s.score for s in scorecard.signals} if scorecard else {}
+    estimate = scorecard.level_estimate if scorecard else None
     return PracticeRecord(user_id=user_id, problem=problem, card_id=card_id, started_at=started_at,
-                          ended_at=ended_at, target=target, level_estimate=scorecard.level_estimate if scorecard else None,
+                          ended_at=ended_at, target=target, level_estimate=estimate,
                           scores=scores, hints_used=hints_used, thread_url=thread_url)
 
 
-def recent(records: Iterable[PracticeRecord], now: float, *, keep_days: float = DEFAULT_KEEP_DAYS) -> list[PracticeRecord]:
+def recent(records: Iterable[PracticeRecord], now: float, *,
+           keep_days: float = DEFAULT_KEEP_DAYS) -> list[PracticeRecord]:
     """Records younger than `keep_days`, newest first."""
     cutoff = now - keep_days * DAY
     return sorted((r for r in records if r.ended_at >= cutoff), key=lambda r: r.ended_at, reverse=True)

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import texts
+from .context import (
+    FoldOutcome,
+    apply_fold,
+    context_turns,
+    conversation_text,
+    design_prefix_len,
+    estimate_tokens,
+    fold_plan,
+)
 from .formatting import neutralize_mentions
-from .framing import Framed, frame_answer, new_boundary
+from .framing import Framed, frame_answer, frame_message, new_boundary
 from .llm import LLM, LLMError, LLMResult, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
@@ -201,9 +210,35 @@ class Steps:
         parsed = parse_discuss(reply)
         if parsed.graph_src:
             await self._redraw(ctx, parsed.graph_src, parsed.answer)
-        state.history = design_turns(state, ask) + [Turn(role="assistant", content=reply)]
+        # Stored as data: who said what, and the answer; not the instructions that came with it.
+        said = "Task: discussion.\n" + frame_message(user or "The interviewer", text)
+        state.history = [*state.history, Turn(role="user", content=said), Turn(role="assistant", content=reply)]
         state.phase = Phase.DISCUSSING
         state.inflight = None
+
+    async def _fold(self, ctx: Ctx, ask: str) -> None:
+        """Keep the discussion within the token budget: fold the oldest turns into a running summary."""
+        state = ctx.state
+        plan = fold_plan(state.history, self.settings.context_budget_tokens,
+                         keep_last=self.settings.context_keep_turns, summary=state.summary,
+                         fixed_tokens=estimate_tokens(self.prompts.system) + estimate_tokens(ask))
+        if plan.outcome is not FoldOutcome.FOLD:
+            return
+        prompt = self.prompts.render("summarize", problem=state.problem, summary=state.summary or "(none yet)",
+                                     conversation=conversation_text(state.history[plan.start:plan.end]))
+        try:
+            result = await self._call(state, [Turn(role="user", content=prompt)])
+        except LLMError as exc:   # no summary this time: the turn goes on with the full history
+            log.warning("%s: summary call failed (%s); not folding this turn", ctx.key, exc.kind)
+            return
+        if result.text.strip():
+            state.summary = result.text.strip()
+            state.history = apply_fold(state.history, plan)
+            log.info("%s: folded %d turns into the summary (%d -> ~%d tokens)", ctx.key, plan.count,
+                     plan.tokens_now, plan.tokens_after)
+
+    def _context(self, state: InterviewState, ask: str) -> list[Turn]:
+        return context_turns(state.history, state.summary, graph=state.graph) + [Turn(role="user", content=ask)]
 
     async def _discuss_call(self, ctx: Ctx, ask: str, stream_id: str, pending: Pending) -> str | None:
         shown = ""
@@ -215,8 +250,10 @@ class Steps:
             if visible:
                 await ctx.sink.partial(stream_id, neutralize_mentions(visible))
 
+        await self._fold(ctx, ask)
         try:
-            result = await self._call(ctx.state, design_turns(ctx.state, ask), on_text=preview)
+            result = await self._call(ctx.state, self._context(ctx.state, ask), on_text=preview,
+                                      cache_pin=design_prefix_len(ctx.state.history) or None)
         except LLMError as exc:
             await self.fail(ctx, pending, texts.model_failed(exc.user_message))
             return None

@@ -107,7 +107,8 @@ def parse_rubric(text: str) -> Rubric:
     if len(signals) < 4:
         raise RubricError(f"rubric: needs at least four signals (found {len(signals)})")
     if len(ids) != len(set(ids)):
-        raise RubricError(f"rubric: a signal id is used twice ({', '.join(sorted({i for i in ids if ids.count(i) > 1}))})")
+        twice = ", ".join(sorted({i for i in ids if ids.count(i) > 1}))
+        raise RubricError(f"rubric: a signal id is used twice ({twice})")
     return Rubric(tuple(signals), tuple(rules))
 
 

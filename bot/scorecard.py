@@ -75,7 +75,8 @@ def parse_scorecard(reply: str, rubric: Rubric) -> ScorecardResult:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return ScorecardResult(ScorecardOutcome.BAD_JSON, detail=f"the JSON does not parse ({exc.msg} at line {exc.lineno})")
+        detail = f"the JSON does not parse ({exc.msg} at line {exc.lineno})"
+        return ScorecardResult(ScorecardOutcome.BAD_JSON, detail=detail)
     try:
         card = Scorecard.model_validate(data)
     except ValidationError as exc:

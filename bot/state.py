@@ -109,6 +109,7 @@ class InterviewState(BaseModel):
     sections: dict[str, str] = Field(default_factory=dict)
     graph: dict[str, Any] | None = None
     revisions: int = 0
+    summary: str = ""   # running summary of discussion turns folded out of `history`
     ended_notice_sent: bool = False
     pending: Pending | None = None
     inflight: InFlight | None = None

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from .labels import _longest_word, _wrap_box
 from .layout import (
-    _CONTENT_MAX, _CONTENT_MIN, _DUMMY_COST, _GAP_BOX, Item, Link, LayoutState, _release, _row_width,
+    _CONTENT_MAX,
+    _CONTENT_MIN,
+    _DUMMY_COST,
+    _GAP_BOX,
+    Item,
+    LayoutState,
+    Link,
+    _release,
+    _row_width,
 )
 from .model import NodeKind
 from .ordering import _order
 from .width import dw
-
 
 # How high a kind sits: entry points on top, data stores low.  Cycles are broken by a search that
 # starts from the highest kinds and follows edges towards the lower ones first, so the edge

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .model import Edge, Graph, Node
 
 if TYPE_CHECKING:
-    from .canvas import Canvas, Glyphs
+    from .canvas import Glyphs
 
 _CONTENT_MAX = 22
 _MAX_MARGIN = 12
