@@ -102,7 +102,9 @@ async def test_several_members_answer_in_order(runner, discord_fake, fake_llm, r
     design = [r for r in fake_llm.requests if "Task: present the design." in last_user_text(r)]
     discussion = [r for r in fake_llm.requests if "Task: discussion." in last_user_text(r)]
     assert len(design) == 1 and len(discussion) == 1
-    assert "alice: Scale: 10k redirects per second." in last_user_text(design[0])
+    from bot.framing import read_blocks
+    answers = [(b.sender, b.text) for b in read_blocks(last_user_text(design[0])) if b.kind == "answer"]
+    assert answers[0] == ("alice", "Scale: 10k redirects per second.")
     assert "rate limiting per user" in last_user_text(discussion[0])
     text = fake.thread_text(tid)
     assert "still working" not in text
