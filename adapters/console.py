@@ -40,7 +40,7 @@ class ConsoleSink:
         self.out = out
         self.attachments_dir = attachments_dir
         self._shown: dict[str, str] = {}
-        self.last_kind: Kind | None = None
+        self.kinds: list[Kind] = []   # what this turn said (the pause is shown after the questions)
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -56,7 +56,7 @@ class ConsoleSink:
             self._shown[stream_id] = markdown
 
     async def post(self, message: OutMessage) -> None:
-        self.last_kind = message.kind
+        self.kinds.append(message.kind)
         shown = self._shown.pop(message.stream_id, None) if message.stream_id else None
         text = message.markdown
         if shown is not None and text.startswith(shown):
@@ -122,6 +122,7 @@ class ConsoleSession:
                                                    text=text))
         if receipt.text and not receipt.accepted:
             self.out.write(receipt.text + "\n")
+        self.sink.kinds.clear()
         await self.engine.pipeline.idle(timeout=3600)
         self._show_pause()
 
@@ -152,10 +153,10 @@ class ConsoleSession:
         return True
 
     def _show_pause(self) -> None:
-        last = self.sink.last_kind
-        if last is Kind.QUESTIONS:
+        kinds = self.sink.kinds
+        if Kind.QUESTIONS in kinds:
             self.out.write("\n⏸  Waiting for your answers. Type them below (or 'skip').\n")
-        elif last is Kind.WRAP_UP:
+        elif Kind.WRAP_UP in kinds:
             self.out.write("\n■  Interview ended. /interview <problem> starts another, /quit leaves.\n")
         self.out.flush()
 

@@ -20,13 +20,15 @@ import logging
 from contextlib import AsyncExitStack
 
 from . import texts
+from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
+from .levels import Level
 from .llm import LLM
 from .messages import Action, Attachment, DeliveryError, Kind, OutMessage, Platform, Sink
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
-from .problems import resolve_problem
+from .problems import find_card, resolve_problem
 from .prompts import Prompts
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef
 from .store import AcceptOutcome, Forward, SessionStore
@@ -110,7 +112,9 @@ class Engine:
             return Receipt(kind=ReceiptKind.HELP, text=texts.thread_word_hint(word, command))
         if is_help_request(event.text):
             return Receipt(kind=ReceiptKind.HELP, text=texts.usage_help(command))
-        event.text = resolve_problem(event.text, diagram=event.kind is EventKind.DIAGRAM).strip()
+        options = parse_options(event.text)
+        event.level = (options.level or Level.SENIOR).value
+        event.text = resolve_problem(options.text, diagram=event.kind is EventKind.DIAGRAM).strip()
         refusal = check_problem(event.text, self.settings.max_problem_chars, command)
         if refusal:
             return Receipt(kind=ReceiptKind.REFUSED, text=refusal)
@@ -200,7 +204,9 @@ class Engine:
         except DeliveryError as exc:
             log.error("%s: could not open a thread for event %s: %s", self.key(event.ref), event.event_id, exc)
             return TurnResult(state=None)
-        state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user)
+        card = find_card(event.text)
+        state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
+                               level=event.level or Level.SENIOR.value, card_id=card.id if card else None)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)
         return TurnResult(state=None, forward=Forward(key=self.key(ref), state=state,

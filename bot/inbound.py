@@ -44,6 +44,7 @@ class Inbound(BaseModel):
     action: Action | None = None
     attachments: list[InboundAttachment] = Field(default_factory=list)
     bot_thread: bool = False     # the platform says the thread was started by this bot
+    level: str = ""              # set by the core from the command text ("level: staff", "(L6)")
     received_at: float = Field(default_factory=time.time)
 
     @property

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import texts
+from .card_render import render_group_follow_ups, render_group_numbers
+from .cards import ProblemCard, default_bank
 from .context import (
     FoldOutcome,
     apply_fold,
@@ -21,8 +23,10 @@ from .context import (
     estimate_tokens,
     fold_plan,
 )
+from .design_extras import design_extras
 from .formatting import neutralize_mentions
 from .framing import Framed, frame_answer, frame_message, new_boundary
+from .levels import Level, level_opening_note
 from .llm import LLM, LLMError, LLMResult, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
@@ -95,6 +99,7 @@ class Steps:
         state = ctx.state
         state.phase = Phase.ASKING
         ask = self.prompts.render("clarify", problem=state.problem, min_q=MIN_QUESTIONS, max_q=MAX_QUESTIONS)
+        ask += "\n\n" + level_opening_note(Level(state.level))
         stream_id = "questions"
         shown = ""
 
@@ -136,6 +141,12 @@ class Steps:
             log.error("%s: questions not delivered: %s", ctx.key, exc)
             return
         state.intro, state.questions = intro, questions
+        card = self._card(state)
+        if card is not None:   # the numbers for whoever plays the interviewer (the model never sees them)
+            try:
+                await ctx.notice(render_group_numbers(card), kind=Kind.CARD)
+            except DeliveryError as exc:
+                log.warning("%s: interviewer card not delivered: %s", ctx.key, exc)
         canonical = intro + "\n<<<questions>>>\n" + numbered(questions)
         state.history = [Turn(role="user", content=ask), Turn(role="assistant", content=canonical)]
         state.phase = Phase.WAITING_ANSWERS
@@ -157,8 +168,13 @@ class Steps:
                                        section_list=section_list(DIAGRAM_ONLY_SECTIONS))
         skip_note = (" Open it with the answers you are assuming for your own questions."
                      if state.assumed_defaults else "")
-        return self.prompts.render("design", answers_block=self._answers_block(state),
-                                   section_list=section_list(DESIGN_SECTIONS), skip_note=skip_note)
+        ask = self.prompts.render("design", answers_block=self._answers_block(state),
+                                  section_list=section_list(DESIGN_SECTIONS), skip_note=skip_note)
+        return ask + "\n\n" + design_extras(Level(state.level), directory=self.settings.prompts_dir)
+
+    @staticmethod
+    def _card(state: InterviewState) -> ProblemCard | None:
+        return default_bank().get(state.card_id) if state.card_id else None
 
     async def present(self, ctx: Ctx, partial: str = "") -> None:
         """The design (or, in diagram mode, the diagram and walkthrough), section by section."""
@@ -403,6 +419,9 @@ class SectionStream:
         else:
             try:
                 await self._close_missing()
+                card = self.steps._card(state)
+                if card is not None and state.mode is Mode.INTERVIEW:   # something to push back with
+                    await ctx.notice(render_group_follow_ups(card), kind=Kind.CARD, actions=[Action.END])
             except DeliveryError as exc:
                 log.error("%s: closing notes not delivered: %s", ctx.key, exc)
         state.history = design_turns(state, self.ask) + [Turn(role="assistant", content=full)]

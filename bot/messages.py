@@ -35,6 +35,7 @@ class Kind(StrEnum):
     SECTION = "section"       # one design section
     ANSWER = "answer"         # a discussion reply
     NOTICE = "notice"         # short status line (answer cut, assumptions taken)
+    CARD = "card"             # the problem bank's notes for whoever plays the interviewer
     WRAP_UP = "wrap_up"       # the interview has ended
     ERROR = "error"           # something failed; state is unchanged
 

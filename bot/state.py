@@ -99,6 +99,8 @@ class InterviewState(BaseModel):
     phase: Phase = Phase.NEW
     problem: str
     started_by: str = ""
+    level: str = "senior"       # the bar the candidate answers at (junior, mid, senior, staff)
+    card_id: str | None = None  # the problem bank's interviewer card, when the problem is a known one
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
     intro: str = ""

@@ -36,8 +36,10 @@ async def test_whole_interview_on_redis(redis_engine, fake_llm):
     assert len(q) == 1 and q[0].actions == [Action.SKIP]
     assert 2 <= q[0].markdown.count("?") and "1." in q[0].markdown and "3." in q[0].markdown
     assert sink.partials, "the questions streamed as they were written"
-    # The bot pauses: nothing but the questions, and the state says so.
-    assert len(sink.messages) == 1
+    # The bot pauses: nothing but the questions (and, for a problem of the bank, the interviewer's
+    # reference numbers to answer them with), and the state says so.
+    assert [m.kind for m in sink.messages] == [Kind.QUESTIONS, Kind.CARD]
+    assert "Interviewer card:" in sink.messages[1].markdown and "URL shortener" in sink.messages[1].markdown
     assert await phase(engine) is Phase.WAITING_ANSWERS
     assert task_of(fake_llm.requests[-1]) == "Task: clarifying questions."
 
