@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .budget import ModelPrice
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Which setting each platform needs, so a start-up failure can name them.
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     diagram_ascii: bool = False
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     log_level: str = "INFO"
+
+    # --- budgets -----------------------------------------------------------
+    budget_user_daily_tokens: int = Field(default=0, ge=0)
+    budget_workspace_daily_tokens: int = Field(default=0, ge=0)
+    price_table: dict[str, ModelPrice] = Field(default_factory=dict)
+    price_currency: str = Field(default="$", max_length=8)
 
     # --- health and metrics ------------------------------------------------
     health_port: int = Field(default=0, ge=0, le=65535)

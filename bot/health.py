@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +28,7 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 _USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
 
 
-class CheckStatus(str, Enum):
+class CheckStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     TIMEOUT = "timeout"

@@ -11,7 +11,7 @@ or workspace id.
 """
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -28,7 +28,7 @@ MODEL_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
-class TurnOutcome(str, Enum):
+class TurnOutcome(StrEnum):
     """How one handled turn ended (a label value)."""
 
     OK = "ok"
@@ -37,7 +37,7 @@ class TurnOutcome(str, Enum):
     CANCELLED = "cancelled"   # the process stopped while it ran
 
 
-class TokenKind(str, Enum):
+class TokenKind(StrEnum):
     INPUT = "input"
     OUTPUT = "output"
     CACHE_READ = "cache_read"
