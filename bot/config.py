@@ -17,16 +17,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Which setting each platform needs, so a start-up failure can name them.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
-    "console": ("anthropic_api_key",),
-    "slack": ("anthropic_api_key", "slack_bot_token"),
-    "discord": ("anthropic_api_key", "discord_token"),
+    "console": (),
+    "slack": ("slack_bot_token",),
+    "discord": ("discord_token",),
 }
+# What each model provider needs.  OPENAI_API_KEY may stay empty: local
+# servers (Ollama, vLLM, LM Studio) take no key.
+REQUIRED_FOR_PROVIDER: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic_api_key",),
+    "openai": ("openai_model",),
+}
+PROVIDERS = tuple(REQUIRED_FOR_PROVIDER)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- model -------------------------------------------------------------
+    llm_provider: str = "anthropic"
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     anthropic_model: str = "claude-sonnet-5-5"
@@ -34,6 +42,9 @@ class Settings(BaseSettings):
     anthropic_max_retries: int = Field(default=3, ge=0, le=10)
     anthropic_request_timeout: float = Field(default=120.0, gt=0)
     anthropic_total_timeout: float = Field(default=300.0, gt=0)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
 
     # --- state -------------------------------------------------------------
     redis_url: str | None = None
@@ -78,6 +89,14 @@ class Settings(BaseSettings):
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
 
+    @field_validator("llm_provider")
+    @classmethod
+    def _provider(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in PROVIDERS:
+            raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
+        return v
+
     @field_validator("slack_mode")
     @classmethod
     def _mode(cls, v: str) -> str:
@@ -110,11 +129,14 @@ def load_settings(platform: str = "console", **overrides) -> Settings:
             f"interview-bot: setting {name} is invalid ({err['msg']}). "
             f"Fix it in your environment or .env (see .env.example)."
         ) from None
-    for field in REQUIRED_FOR.get(platform, ()):
+    provider_fields = REQUIRED_FOR_PROVIDER[settings.llm_provider]
+    for field in provider_fields + REQUIRED_FOR.get(platform, ()):
         value = getattr(settings, field)
-        if value is None or not value.get_secret_value().strip():
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
+            why = f" (needed with LLM_PROVIDER={settings.llm_provider})" if field in provider_fields else ""
             raise SettingsError(
-                f"interview-bot: {_env_name(field)} is not set. Put it in your environment or in .env "
+                f"interview-bot: {_env_name(field)} is not set{why}. Put it in your environment or in .env "
                 f"(copy .env.example to .env and fill it in)."
             )
     return settings
