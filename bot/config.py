@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     diagram_ascii: bool = False
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     log_level: str = "INFO"
+    log_format: str = "text"
+    log_content: bool = False
 
     # --- budgets -----------------------------------------------------------
     budget_user_daily_tokens: int = Field(default=0, ge=0)
@@ -95,6 +97,14 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in PROVIDERS:
             raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in {"text", "json"}:
+            raise ValueError("must be 'text' or 'json'")
         return v
 
     @field_validator("slack_mode")
