@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .budget import ModelPrice
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILES: tuple[Path | str, ...] = (PROJECT_ROOT / ".env", ".env")
 
 # Which setting each platform needs, so a start-up failure can name them.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
@@ -31,7 +32,10 @@ PROVIDERS = tuple(REQUIRED_FOR_PROVIDER)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+    # `.env` next to the project first, then `.env` in the working directory (its values win);
+    # environment variables win over both.
+    model_config = SettingsConfigDict(env_file=ENV_FILES, env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)
 
     # --- model -------------------------------------------------------------
     llm_provider: str = "anthropic"
