@@ -172,3 +172,12 @@ def model_probe_url(settings) -> str:
         return f"{base}/models"
     base = (settings.anthropic_base_url or "https://api.anthropic.com").rstrip("/")
     return f"{base}/v1/models"
+
+
+def standard_checks(settings, redis_client=None) -> dict[str, ReadinessCheck]:
+    """/readyz checks for a bot: Redis answers PING (when used) and the model endpoint is reachable."""
+    checks: dict[str, ReadinessCheck] = {}
+    if redis_client is not None:
+        checks["redis"] = redis_check(redis_client)
+    checks["model"] = http_reachable_check(model_probe_url(settings))
+    return checks
