@@ -19,12 +19,15 @@ reached the user yet, all within the total time bound.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import httpx2
 import openai
 
 from .llm import LLMError, LLMResult, TextCallback
@@ -91,7 +94,38 @@ def classify(exc: BaseException) -> LLMError:
         etype, code, _ = _error_fields(exc)
         kind = "overloaded" if "overloaded" in (etype, code) else "api"
         return OpenAILLMError(kind, str(exc))
+    if isinstance(exc, json.JSONDecodeError):
+        return OpenAILLMError("api", f"malformed event in the stream: {exc}")
     return OpenAILLMError("connection", f"{exc.__class__.__name__}: {exc}")
+
+
+async def sse_events(response: Any) -> AsyncIterator[dict[str, Any]]:
+    """The JSON `data:` payloads of a Chat Completions event stream, up to `[DONE]`.
+
+    Transport failures become the SDK's own connection and timeout errors.
+    """
+    data: list[str] = []
+    try:
+        async for line in response.iter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+                continue
+            if line or not data:
+                continue  # comments (":"), event names, ids; or a blank line with nothing buffered
+            payload, data = "\n".join(data), []
+            if payload.strip() == "[DONE]":
+                return
+            value = json.loads(payload)
+            if isinstance(value, dict):
+                yield value
+    except httpx2.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.http_request) from exc
+    except httpx2.RequestError as exc:
+        raise openai.APIConnectionError(request=response.http_request) from exc
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 def usage_of(raw: Any, prompt_chars: int, output_chars: int) -> Usage:
@@ -102,10 +136,10 @@ def usage_of(raw: Any, prompt_chars: int, output_chars: int) -> Usage:
     """
     if raw is None:
         return Usage(input_tokens=prompt_chars // 4, output_tokens=output_chars // 4, calls=1)
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = (getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
-    prompt = getattr(raw, "prompt_tokens", 0) or 0
-    return Usage(input_tokens=max(prompt - cached, 0), output_tokens=getattr(raw, "completion_tokens", 0) or 0,
+    details = _field(raw, "prompt_tokens_details")
+    cached = (_field(details, "cached_tokens") or 0) if details is not None else 0
+    prompt = _field(raw, "prompt_tokens") or 0
+    return Usage(input_tokens=max(prompt - cached, 0), output_tokens=_field(raw, "completion_tokens") or 0,
                  cache_read_tokens=cached, calls=1)
 
 
@@ -239,31 +273,36 @@ class OpenAILLM:
     async def _stream_once(self, system, turns, relay, tool, max_tokens) -> LLMResult:
         kwargs = self._request(system, turns, tool, max_tokens)
         acc = _Stream()
-        stream = await self.client.chat.completions.create(**kwargs)
-        async with stream:
-            async for chunk in stream:
-                if getattr(chunk, "usage", None) is not None:
-                    acc.usage = chunk.usage
-                for choice in chunk.choices or []:
+        # The SDK sends the request, retries and raises status errors; the event stream is read
+        # here as plain JSON, which costs a fraction of building a typed object per chunk.
+        async with self.client.chat.completions.with_streaming_response.create(**kwargs) as response:
+            async for data in sse_events(response):
+                if data.get("error"):
+                    err = data["error"]
+                    message = err.get("message") if isinstance(err, dict) else str(err)
+                    raise openai.APIError(str(message or "error in the stream"), response.http_request, body=err)
+                if data.get("usage") is not None:
+                    acc.usage = data["usage"]
+                for choice in data.get("choices") or []:
                     await self._take(choice, acc, relay)
         return self._result(kwargs, acc, tool)
 
     @staticmethod
-    async def _take(choice: Any, acc: _Stream, relay) -> None:
-        delta = choice.delta
-        if delta is not None and delta.content:
-            acc.parts.append(delta.content)
-            await relay(delta.content)
-        for call in (getattr(delta, "tool_calls", None) or []) if delta is not None else []:
-            if call.index not in (0, None):
+    async def _take(choice: dict[str, Any], acc: _Stream, relay) -> None:
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            acc.parts.append(delta["content"])
+            await relay(delta["content"])
+        for call in delta.get("tool_calls") or []:
+            if call.get("index") not in (0, None):
                 continue  # one forced tool: only the first call matters
-            fn = call.function
-            if fn is not None and fn.name:
-                acc.tool_name = fn.name
-            if fn is not None and fn.arguments:
-                acc.tool_args.append(fn.arguments)
-        if choice.finish_reason:
-            acc.finish = choice.finish_reason
+            fn = call.get("function") or {}
+            if fn.get("name"):
+                acc.tool_name = fn["name"]
+            if fn.get("arguments"):
+                acc.tool_args.append(fn["arguments"])
+        if choice.get("finish_reason"):
+            acc.finish = choice["finish_reason"]
 
     def _result(self, kwargs: dict[str, Any], acc: _Stream, tool: dict[str, Any] | None) -> LLMResult:
         text = "".join(acc.parts)

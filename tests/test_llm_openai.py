@@ -264,3 +264,41 @@ async def test_factory_picks_the_provider(fake):
     anth = make_llm(Settings(_env_file=None, anthropic_api_key="k"))
     assert isinstance(anth, LLM) and provider_name(anth) == "anthropic"
     await anth.close()
+
+
+async def test_comment_lines_between_events_are_skipped():
+    async with FakeOpenAI(keepalive_comments=True) as fake:
+        llm = OpenAILLM(openai_settings(fake.base_url))
+        fake.replies.append(Reply(text="abcdefghij" * 5, chunk_chars=10))
+        result, seen = await collect(llm)
+        assert result.text == "abcdefghij" * 5 and len(seen) == 5 and result.usage.output_tokens == 12
+        await llm.close()
+
+
+class Lines:
+    """Just enough of a streamed response for `sse_events`."""
+
+    http_request = httpx.Request("POST", "http://x/v1/chat/completions")
+
+    def __init__(self, lines):
+        self.lines = lines
+
+    async def iter_lines(self):
+        for line in self.lines:
+            yield line
+
+
+async def test_sse_events_joins_multiline_data_and_stops_at_done():
+    from bot.llm_openai import sse_events
+
+    lines = [": hello", "event: message", 'data: {"a":', 'data: 1}', "", "id: 7", 'data: {"b": 2}', "", "",
+             "data: [DONE]", "", 'data: {"after": true}', ""]
+    assert [e async for e in sse_events(Lines(lines))] == [{"a": 1}, {"b": 2}]
+
+
+async def test_malformed_event_is_an_api_error():
+    from bot.llm_openai import sse_events
+
+    with pytest.raises(json.JSONDecodeError) as err:
+        _ = [e async for e in sse_events(Lines(["data: {nope", ""]))]
+    assert classify(err.value).kind == "api"

@@ -21,6 +21,8 @@ to it over HTTP.  It speaks the streaming format of the real API:
 - ``max_tokens_param`` names the one token-limit parameter the server accepts
   (the other one is rejected with 400, like newer OpenAI models reject
   ``max_tokens``).
+- ``keepalive_comments=True`` puts ``: PROCESSING`` comment lines between
+  events (OpenRouter does).
 - ``GET /v1/models`` lists ``models``.
 
 Which reply answers a request: ``replies.popleft()`` if queued, else
@@ -73,7 +75,7 @@ def _error(status: int, message: str, etype: str, *, param: str | None = None, c
 class FakeOpenAI:
     def __init__(self, *, responder=None, tools: bool = True, include_usage_supported: bool = True,
                  max_tokens_param: str | None = None, api_key: str | None = None,
-                 models: tuple[str, ...] | None = None):
+                 models: tuple[str, ...] | None = None, keepalive_comments: bool = False):
         self.replies: collections.deque[Reply] = collections.deque()
         self.responder = responder
         self.tools = tools
@@ -81,6 +83,7 @@ class FakeOpenAI:
         self.max_tokens_param = max_tokens_param
         self.api_key = api_key
         self.models = models
+        self.keepalive_comments = keepalive_comments  # ": ..." lines between events, as OpenRouter sends
         self.requests: list[dict] = []       # every request body, rejected ones included
         self.headers: list[dict[str, str]] = []
         self.served = 0                      # requests answered with a reply (faults included)
@@ -224,6 +227,8 @@ class FakeOpenAI:
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream; charset=utf-8",
                                                        "Cache-Control": "no-cache"})
         await resp.prepare(request)
+        if self.keepalive_comments:
+            await resp.write(b": PROCESSING\n\n")
 
         def delta(d: dict, finish: str | None = None) -> list[dict]:
             return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": finish}]
@@ -238,6 +243,8 @@ class FakeOpenAI:
             return await self._fail(request, resp, body, plan, reply.fault)
         for piece in pieces:
             await resp.write(self._chunk(body, plan, delta({"content": piece})))
+            if self.keepalive_comments:
+                await resp.write(b": PROCESSING\n\n")
             sent += len(piece)
             await asyncio.sleep(0)
             if midstream and sent >= reply.fault_after_chars:
