@@ -35,7 +35,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from .state import Usage
+from .state import ThreadRef, Usage
 
 Clock = Callable[[], datetime]
 EXPIRE_GRACE = timedelta(hours=1)
@@ -66,6 +66,11 @@ class Who:
     platform: str
     workspace: str
     user: str
+
+
+def who_for(ref: ThreadRef, user: str) -> Who:
+    """The budget holder for a message from `user` in the thread `ref`."""
+    return Who(platform=ref.platform, workspace=ref.workspace, user=user or "-")
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,10 @@ def budget_keys(prefix: str, who: Who, day: date) -> tuple[str, str]:
     """(person key, workspace key) for one day."""
     base = f"{prefix}:budget:{_part(who.platform)}:{{{_part(who.workspace)}}}"
     stamp = day.strftime("%Y%m%d")
-    return f"{base}:{_part(who.user)}:{stamp}", f"{base}:-:{stamp}"
+    user = _part(who.user)
+    if user == "-":  # "-" is the workspace's own counter
+        user = "_"
+    return f"{base}:{user}:{stamp}", f"{base}:-:{stamp}"
 
 
 def verdict_for(user_tokens: int, workspace_tokens: int, user_limit: int, workspace_limit: int) -> Verdict:

@@ -27,9 +27,10 @@ from bot.budget import (
     over_budget_text,
     price_for,
     usage_text,
+    who_for,
 )
 from bot.config import Settings
-from bot.state import Usage
+from bot.state import ThreadRef, Usage
 from tests.conftest import make_settings, redis_url
 
 ALICE = Who("slack", "T1", "U-alice")
@@ -88,6 +89,9 @@ async def budget_factory(request, clock):
 def test_key_scheme_hash_tags_the_workspace():
     day = datetime(2026, 12, 1, tzinfo=UTC).date()
     assert budget_keys("ib", ALICE, day) == ("ib:budget:slack:{T1}:U-alice:20261201", "ib:budget:slack:{T1}:-:20261201")
+    assert budget_keys("ib", Who("slack", "T1", "-"), day)[0] == "ib:budget:slack:{T1}:_:20261201"
+    assert who_for(ThreadRef(platform="discord", workspace="G9", channel="c", thread="t"), "u7") == \
+        Who("discord", "G9", "u7")
     evil = Who("discord", "g{1}:x", "u 1:{}")
     ukey, wkey = budget_keys("ib", evil, day)
     assert ukey == "ib:budget:discord:{g1x}:u1:20261201" and wkey.count("{") == 1
