@@ -171,7 +171,9 @@ class OpenAILLM:
     provider = "openai"
 
     def __init__(self, settings, client: openai.AsyncOpenAI | None = None):
-        self.model = settings.openai_model
+        if not settings.openai_model:
+            raise ValueError("OPENAI_MODEL is not set (needed with LLM_PROVIDER=openai)")
+        self.model: str = settings.openai_model
         self.max_tokens = settings.anthropic_max_tokens
         self.total_timeout = settings.anthropic_total_timeout
         self.tool_support = ToolSupport.UNKNOWN

@@ -11,6 +11,7 @@ or workspace id.
 """
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from functools import lru_cache
 
@@ -154,3 +155,32 @@ def interview_closed(m: Metrics, platform: str) -> None:
 
 def set_inbox_depth(m: Metrics, platform: str, depth: int) -> None:
     m.inbox_depth.labels(platform=platform).set(depth)
+
+
+class RateLimitLogCounter(logging.Handler):
+    """Counts a library's own "429" log lines as platform 429s.
+
+    discord.py handles 429s inside its HTTP client and only logs them (logger
+    `discord.http`: "... responded with 429 ..."), so this is how they are
+    seen without touching the library.  Attach with `watch_rate_limit_logs`.
+    """
+
+    def __init__(self, metrics: Metrics, platform: str, needle: str = "429"):
+        super().__init__(level=logging.DEBUG)
+        self.metrics = metrics
+        self.platform = platform
+        self.needle = needle
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.needle in record.getMessage():
+                record_platform_429(self.metrics, self.platform)
+        except Exception:  # noqa: BLE001 - a log handler must never break the caller
+            self.handleError(record)
+
+
+def watch_rate_limit_logs(m: Metrics, platform: str, logger_name: str = "discord.http") -> RateLimitLogCounter:
+    """Count 429 log lines of `logger_name` (stop with `logging.getLogger(logger_name).removeHandler(h)`)."""
+    handler = RateLimitLogCounter(m, platform)
+    logging.getLogger(logger_name).addHandler(handler)
+    return handler

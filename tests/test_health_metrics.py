@@ -260,3 +260,27 @@ async def test_routes_added_to_an_existing_app_keep_its_own_routes(metrics):
 def test_health_settings_defaults_are_off_and_local():
     s = make_settings("http://x")
     assert s.health_port == 0 and s.health_host == "127.0.0.1"
+
+
+def test_discord_429_log_lines_are_counted(metrics):
+    import inspect
+    import logging
+
+    import discord.http
+
+    from bot.metrics import watch_rate_limit_logs
+
+    source = inspect.getsource(discord.http)
+    fmt = "We are being rate limited. %s %s responded with 429. Retrying in %.2f seconds."
+    assert fmt in source, "discord.py changed its 429 log line; update RateLimitLogCounter"
+    log = logging.getLogger("discord.http")
+    handler = watch_rate_limit_logs(metrics, "discord")
+    try:
+        log.warning(fmt, "POST", "https://discord.com/api/v10/channels/1/messages", 0.5)
+        log.warning("%s %s received a 429 despite having %s remaining requests. This is a sub-ratelimit.",
+                    "PATCH", "/x", 3)
+        log.info("unrelated line")
+    finally:
+        log.removeHandler(handler)
+    log.warning(fmt, "POST", "/after", 0.5)
+    assert value(metrics, "platform_rate_limited_total", platform="discord") == 2

@@ -261,6 +261,8 @@ async def test_factory_picks_the_provider(fake):
     llm = make_llm(openai_settings(fake.base_url))
     assert isinstance(llm, OpenAILLM) and provider_name(llm) == "openai"
     await llm.close()
+    with pytest.raises(ValueError, match="OPENAI_MODEL"):
+        make_llm(openai_settings(fake.base_url, openai_model=None))
     anth = make_llm(Settings(_env_file=None, anthropic_api_key="k"))
     assert isinstance(anth, LLM) and provider_name(anth) == "anthropic"
     await anth.close()
