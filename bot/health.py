@@ -181,3 +181,9 @@ def standard_checks(settings, redis_client=None) -> dict[str, ReadinessCheck]:
         checks["redis"] = redis_check(redis_client)
     checks["model"] = http_reachable_check(model_probe_url(settings))
     return checks
+
+
+async def start_from_settings(settings, metrics: Metrics, redis_client=None) -> web.AppRunner | None:
+    """The side server as configured (HEALTH_HOST, HEALTH_PORT; None when off) with the standard checks."""
+    health = Health(metrics, standard_checks(settings, redis_client))
+    return await start_health_server(settings.health_host, settings.health_port, health)

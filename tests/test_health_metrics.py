@@ -284,3 +284,20 @@ def test_discord_429_log_lines_are_counted(metrics):
         log.removeHandler(handler)
     log.warning(fmt, "POST", "/after", 0.5)
     assert value(metrics, "platform_rate_limited_total", platform="discord") == 2
+
+
+async def test_side_server_from_settings_checks_the_model_endpoint(metrics, real_redis):
+    from bot.health import start_from_settings
+
+    async with FakeAnthropic() as fake:
+        port = free_port()
+        settings = make_settings(fake.base_url, health_port=port)
+        runner = await start_from_settings(settings, metrics, real_redis)
+        assert runner is not None
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/readyz") as r:
+                body = await r.json()
+        finally:
+            await runner.cleanup()
+    assert r.status == 200 and set(body["checks"]) == {"redis", "model"}
+    assert await start_from_settings(make_settings(fake.base_url), metrics) is None  # HEALTH_PORT=0: off
