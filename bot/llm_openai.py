@@ -179,6 +179,7 @@ class OpenAILLM:
         self.tool_support = ToolSupport.UNKNOWN
         # The official API wants max_completion_tokens; local servers know max_tokens.
         self.max_tokens_param = "max_completion_tokens" if not settings.openai_base_url else "max_tokens"
+        self._param_switched = False
         self.include_usage = True
         if client is None:
             key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
@@ -238,16 +239,19 @@ class OpenAILLM:
         _, _, message = _error_fields(exc)
         param = str((exc.body or {}).get("param") or "") if isinstance(exc.body, dict) else ""
         text = f"{message} {param}"
-        if tool is not None and self.tool_support is not ToolSupport.NO and ("tool" in text or "function" in text):
+        about_tools = param in {"tools", "tool_choice"} or "tool" in message
+        if tool is not None and self.tool_support is not ToolSupport.NO and about_tools:
             log.warning("the model endpoint refused tool calls (%s); asking for JSON in the text from now on",
                         message[:200])
             self.tool_support = ToolSupport.NO
             return True
         other = "max_tokens" if self.max_tokens_param == "max_completion_tokens" else "max_completion_tokens"
-        if f"'{self.max_tokens_param}'" in text or param == self.max_tokens_param or (
-                self.max_tokens_param in text and other in text):
+        named = f"'{self.max_tokens_param}'" in text or param == self.max_tokens_param or (
+            self.max_tokens_param in text and other in text)
+        if named and not self._param_switched:  # once: a server refusing both gets its 400 reported
             log.info("the model endpoint wants %s instead of %s", other, self.max_tokens_param)
             self.max_tokens_param = other
+            self._param_switched = True
             return True
         if self.include_usage and "stream_options" in text:
             log.info("the model endpoint refused stream_options; usage will be estimated")

@@ -304,3 +304,28 @@ async def test_malformed_event_is_an_api_error():
     with pytest.raises(json.JSONDecodeError) as err:
         _ = [e async for e in sse_events(Lines(["data: {nope", ""]))]
     assert classify(err.value).kind == "api"
+
+
+async def test_a_server_refusing_both_token_params_gets_one_switch_then_a_friendly_error():
+    async with FakeOpenAI() as fake:
+        llm = OpenAILLM(openai_settings(fake.base_url))
+        fake.max_tokens_param = "max_completion_tokens"
+        await collect(llm)
+        fake.max_tokens_param = "max_tokens"  # now the other one is refused too
+        with pytest.raises(LLMError) as err:
+            await collect(llm)
+        assert err.value.kind == "bad_request" and len(fake.requests) == 3
+        await llm.close()
+
+
+async def test_context_length_400_with_a_tool_is_not_taken_for_missing_tool_support(fake, llm):
+    fake.tools = True
+    fake.max_tokens_param = None
+    msg = ("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens "
+           "(including 120 in the functions). Please reduce the length of the messages or functions.")
+    req = httpx.Request("POST", "http://x/v1/chat/completions")
+    body = {"error": {"message": msg, "type": "invalid_request_error", "param": "messages",
+                      "code": "context_length_exceeded"}}
+    exc = openai.BadRequestError(msg, response=httpx.Response(400, request=req, json=body), body=body["error"])
+    assert llm._adapt(exc, TOOL) is False and llm.tool_support is ToolSupport.UNKNOWN
+    assert classify(exc).kind == "bad_request"
