@@ -11,20 +11,34 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .budget import ModelPrice
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILES: tuple[Path | str, ...] = (PROJECT_ROOT / ".env", ".env")
 
 # Which setting each platform needs, so a start-up failure can name them.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
-    "console": ("anthropic_api_key",),
-    "slack": ("anthropic_api_key", "slack_bot_token"),
-    "discord": ("anthropic_api_key", "discord_token"),
+    "console": (),
+    "slack": ("slack_bot_token",),
+    "discord": ("discord_token",),
 }
+# What each model provider needs.  OPENAI_API_KEY may stay empty: local
+# servers (Ollama, vLLM, LM Studio) take no key.
+REQUIRED_FOR_PROVIDER: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic_api_key",),
+    "openai": ("openai_model",),
+}
+PROVIDERS = tuple(REQUIRED_FOR_PROVIDER)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+    # `.env` next to the project first, then `.env` in the working directory (its values win);
+    # environment variables win over both.
+    model_config = SettingsConfigDict(env_file=ENV_FILES, env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)
 
     # --- model -------------------------------------------------------------
+    llm_provider: str = "anthropic"
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     anthropic_model: str = "claude-sonnet-5-5"
@@ -33,6 +47,9 @@ class Settings(BaseSettings):
     anthropic_request_timeout: float = Field(default=120.0, gt=0)
     anthropic_total_timeout: float = Field(default=300.0, gt=0)
     anthropic_max_continuations: int = Field(default=2, ge=0, le=10)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
 
     # --- state -------------------------------------------------------------
     redis_url: str | None = None
@@ -54,6 +71,18 @@ class Settings(BaseSettings):
     diagram_max_lines: int = Field(default=70, ge=10)
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     log_level: str = "INFO"
+    log_format: str = "text"
+    log_content: bool = False
+
+    # --- budgets -----------------------------------------------------------
+    budget_user_daily_tokens: int = Field(default=0, ge=0)
+    budget_workspace_daily_tokens: int = Field(default=0, ge=0)
+    price_table: dict[str, ModelPrice] = Field(default_factory=dict)
+    price_currency: str = Field(default="$", max_length=8)
+
+    # --- health and metrics ------------------------------------------------
+    health_port: int = Field(default=0, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
 
     # --- slack -------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
@@ -75,6 +104,22 @@ class Settings(BaseSettings):
     discord_timeout: float = Field(default=30.0, gt=0, le=300)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+
+    @field_validator("llm_provider")
+    @classmethod
+    def _provider(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in PROVIDERS:
+            raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in {"text", "json"}:
+            raise ValueError("must be 'text' or 'json'")
+        return v
 
     @field_validator("slack_mode")
     @classmethod
@@ -108,11 +153,14 @@ def load_settings(platform: str = "console", **overrides) -> Settings:
             f"interview-bot: setting {name} is invalid ({err['msg']}). "
             f"Fix it in your environment or .env (see .env.example)."
         ) from None
-    for field in REQUIRED_FOR.get(platform, ()):
+    provider_fields = REQUIRED_FOR_PROVIDER[settings.llm_provider]
+    for field in provider_fields + REQUIRED_FOR.get(platform, ()):
         value = getattr(settings, field)
-        if value is None or not value.get_secret_value().strip():
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
+            why = f" (needed with LLM_PROVIDER={settings.llm_provider})" if field in provider_fields else ""
             raise SettingsError(
-                f"interview-bot: {_env_name(field)} is not set. Put it in your environment or in .env "
+                f"interview-bot: {_env_name(field)} is not set{why}. Put it in your environment or in .env "
                 f"(copy .env.example to .env and fill it in)."
             )
     return settings

@@ -69,3 +69,10 @@ async def redis_engine(settings, redis_store):
 @pytest.fixture
 def sink():
     return RecordingSink()
+
+
+@pytest.fixture(autouse=True)
+def _no_project_dotenv(monkeypatch, tmp_path_factory):
+    """Tests never read a developer's real .env next to the project (the working directory's still counts)."""
+    missing = tmp_path_factory.getbasetemp() / "no-project-dotenv" / ".env"
+    monkeypatch.setitem(Settings.model_config, "env_file", (missing, ".env"))
