@@ -202,7 +202,7 @@ def main(argv: list[str]) -> int:
     settings = settings_or_report("console")
     if settings is None:
         return 2
-    setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+    setup_logging(settings, level=os.environ.get("LOG_LEVEL", "WARNING"))
 
     async def go() -> None:
         engine = build_engine(settings)

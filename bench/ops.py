@@ -16,6 +16,7 @@ that is deleted afterwards.
 """
 from __future__ import annotations
 
+
 import argparse
 import asyncio
 import os
@@ -27,6 +28,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -131,9 +134,9 @@ async def bench_scrape(n: int) -> None:
 async def one_interview(engine, n: int) -> RecordingSink:
     ref = ThreadRef(platform="bench", workspace="w", channel="c", thread=f"t{n}")
     sink = RecordingSink()
-    await engine.start(ref, "Design a URL shortener", user="u", sink=sink, event_id=f"{n}-0")
+    await start(engine, ref, "Design a URL shortener", user="u", sink=sink, event_id=f"{n}-0")
     for i, text in enumerate(TURNS, 1):
-        await engine.handle_message(ref, text, user="u", sink=sink, event_id=f"{n}-{i}")
+        await reply(engine, ref, text, user="u", sink=sink, event_id=f"{n}-{i}")
     return sink
 
 

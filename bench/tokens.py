@@ -18,6 +18,7 @@ the cache) to show what wiring it will change.
 """
 from __future__ import annotations
 
+
 import argparse
 import asyncio
 import logging
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 
 from bot.app import build_engine
 from bot.config import Settings
@@ -69,8 +72,8 @@ async def run(turns: int, min_cache: int, fold_budget: int | None, keep: int) ->
         engine.whiteboard.png = False
         sink = RecordingSink()
         try:
-            await engine.start(REF, "Design a URL shortener", user="ana", sink=sink)
-            await engine.handle_message(REF, "About 100M links a month, p99 50 ms", user="ana", sink=sink)
+            await start(engine, REF, "Design a URL shortener", user="ana", sink=sink)
+            await reply(engine, REF, "About 100M links a month, p99 50 ms", user="ana", sink=sink)
             state = await store.load(REF.key(store.prefix))
             setup_calls = state.usage.calls
             t0 = time.perf_counter()
@@ -95,7 +98,7 @@ async def discuss_with_engine(engine, store, state, turns: int, sink) -> tuple[l
     per_turn: list[Usage] = []
     for i in range(turns):
         before = state.usage.model_copy()
-        await engine.handle_message(REF, MESSAGES[i % len(MESSAGES)], user="ben", sink=sink)
+        await reply(engine, REF, MESSAGES[i % len(MESSAGES)], user="ben", sink=sink)
         state = await store.load(REF.key(store.prefix))
         per_turn.append(delta(before, state.usage))
         sink.clear()

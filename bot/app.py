@@ -8,20 +8,30 @@ from __future__ import annotations
 import logging
 import shutil
 
+from .budget import make_budget
 from .config import Settings
 from .engine import Engine
-from .llm import LLM
+from .llm_factory import make_llm
+from .logs import configure_logging
+from .metered import MeteredLLM
+from .metrics import Metrics, default_metrics
 from .prompts import Prompts
-from .store import make_store
+from .store import RedisStore, make_store
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings, *, llm: LLM | None = None, store=None) -> Engine:
+def build_engine(settings: Settings, *, llm=None, store=None, metrics: Metrics | None = None) -> Engine:
+    """The core as every adapter runs it: store, metered model client (Anthropic or OpenAI-compatible),
+    prompts, budgets and metrics."""
     png = shutil.which("dot") is not None
     if not png:
         log.info("Graphviz 'dot' not found: diagrams are posted as text only")
-    return Engine(settings, store or make_store(settings), llm or LLM(settings), Prompts(settings.prompts_dir), png=png)
+    metrics = metrics or default_metrics()
+    store = store or make_store(settings)
+    model = MeteredLLM(llm or make_llm(settings), metrics)
+    budget = make_budget(settings, store.client if isinstance(store, RedisStore) else None)
+    return Engine(settings, store, model, Prompts(settings.prompts_dir), png=png, metrics=metrics, budget=budget)
 
 
 async def close_engine(engine: Engine) -> None:
@@ -31,8 +41,6 @@ async def close_engine(engine: Engine) -> None:
     await engine.llm.close()
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The HTTP client logs request lines at INFO; keep them out of normal output.
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "anthropic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def setup_logging(settings: Settings, level: str | None = None) -> None:
+    """Text or JSON lines (LOG_FORMAT) with the thread key; chat text only with LOG_CONTENT; secrets redacted."""
+    configure_logging(settings, level=level)

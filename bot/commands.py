@@ -10,12 +10,14 @@ class Word(StrEnum):
     RETRY = "retry"
     EXPORT = "export"
     HELP = "help"
+    USAGE = "usage"
     SKIP = "skip"
     NONE = "none"   # an ordinary message
 
 
 _PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
-    (Word.HELP, re.compile(r"^\s*/?(help|usage|\?|-h|--help)\s*[?!.]*\s*$", re.I)),
+    (Word.HELP, re.compile(r"^\s*/?(help|\?|-h|--help)\s*[?!.]*\s*$", re.I)),
+    (Word.USAGE, re.compile(r"^\s*/?(usage|budget|quota)\s*[?!.]*\s*$", re.I)),
     (Word.EXPORT, re.compile(r"^\s*/?(export|transcript)\s*[.!]*\s*$", re.I)),
     (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),
     (Word.RETRY, re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)),

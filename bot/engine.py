@@ -16,17 +16,30 @@ same atomic step that retires the command, so a crash never loses the problem.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from contextlib import AsyncExitStack
 
 from . import texts
+from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
-from .llm import LLM
+from .llm import ModelClient
+from .logs import thread_context
 from .messages import Action, Attachment, DeliveryError, Kind, OutMessage, Platform, Sink
+from .metrics import (
+    Metrics,
+    TurnOutcome,
+    default_metrics,
+    interview_closed,
+    interview_opened,
+    record_budget_refusal,
+    record_turn,
+)
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
 from .problems import find_card, resolve_problem
 from .prompts import Prompts
@@ -52,7 +65,8 @@ def check_problem(text: str, limit: int, command: str = "/interview") -> str | N
 
 
 class Engine:
-    def __init__(self, settings, store: SessionStore, llm: LLM, prompts: Prompts, *, png: bool = True):
+    def __init__(self, settings, store: SessionStore, llm: ModelClient, prompts: Prompts, *, png: bool = True,
+                 metrics: Metrics | None = None, budget: Budget | None = None):
         self.settings = settings
         self.store = store
         self.llm = llm
@@ -61,6 +75,8 @@ class Engine:
                                           ascii_only=settings.diagram_ascii, png=png)
         self.steps = Steps(settings, llm, prompts, self.whiteboard)
         self.platforms: dict[str, Platform] = {}
+        self.metrics = metrics or default_metrics()
+        self.budget: Budget = budget or MemoryBudget()
         self.pipeline = Pipeline(store, self.handle, report=self._report, owns=self._owns,
                                  recover_interval=settings.recover_interval)
 
@@ -164,6 +180,22 @@ class Engine:
 
     # -------------------------------------------------------------- turns
     async def handle(self, turn: TurnInput) -> TurnResult:
+        """One turn, with the thread key on every log line it writes and counted in the metrics."""
+        started = time.monotonic()
+        outcome = TurnOutcome.ERROR
+        with thread_context(turn.key):
+            try:
+                result = await self._handle(turn)
+                outcome = TurnOutcome.OK
+                return result
+            except asyncio.CancelledError:
+                outcome = TurnOutcome.CANCELLED
+                raise
+            finally:
+                record_turn(self.metrics, platform=turn.event.ref.platform, step=turn.event.kind.value,
+                            outcome=outcome, seconds=time.monotonic() - started)
+
+    async def _handle(self, turn: TurnInput) -> TurnResult:
         event = turn.event
         platform = self.platforms.get(event.ref.platform)
         if platform is None:
@@ -187,8 +219,16 @@ class Engine:
             await self._say(event.ref, texts.corrupt(str(turn.corrupt)), Kind.ERROR)
             return TurnResult(state=None)
         assert turn.state is not None
-        ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint)
+        ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
+                  author_id=event.author_id)
+        before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)
+        spent = ctx.state.usage.minus(before)
+        if spent.calls:
+            try:
+                await self.budget.record(who_for(event.ref, event.author_id or event.author), spent)
+            except Exception as exc:  # noqa: BLE001 - counting must never cost the turn
+                log.warning("%s: could not count model use: %s", turn.key, exc)
         ctx.state.touch()
         return TurnResult(state=ctx.state)
 
@@ -207,6 +247,7 @@ class Engine:
         card = find_card(event.text)
         state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
                                level=event.level or Level.SENIOR.value, card_id=card.id if card else None)
+        interview_opened(self.metrics, ref.platform)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)
         return TurnResult(state=None, forward=Forward(key=self.key(ref), state=state,
@@ -222,6 +263,8 @@ class Engine:
             flight = state.inflight
             state.pending = Pending(step=flight.step, partial=flight.partial, text=flight.text, user=flight.user)
             state.inflight = None
+        if event.kind is not EventKind.BUTTON and not await self._within_budget(ctx, event):
+            return
         if event.kind is EventKind.BEGIN:
             try:
                 if state.mode is Mode.DIAGRAM:
@@ -239,6 +282,23 @@ class Engine:
             await self._on_message(ctx, event.text.strip(), user)
         except DeliveryError as exc:
             log.error("%s: reply to %s not delivered: %s", ctx.key, event.event_id, exc)
+
+    async def _within_budget(self, ctx: Ctx, event: Inbound) -> bool:
+        """Before any model call: is this person (and workspace) within today's token budget? Says so if not."""
+        word = word_of(event.text.strip()) if event.kind is EventKind.REPLY else Word.NONE
+        if word in (Word.HELP, Word.EXPORT, Word.END, Word.USAGE) or ctx.state.phase is Phase.ENDED:
+            return True   # no model call: always allowed
+        who = who_for(event.ref, event.author_id or event.author)
+        try:
+            check = await self.budget.check(who)
+        except Exception as exc:  # noqa: BLE001 - a budget outage must not stop interviews
+            log.warning("%s: budget check failed (%s); allowing the turn", ctx.key, exc)
+            return True
+        if check.allowed:
+            return True
+        record_budget_refusal(self.metrics, "workspace" if check.verdict is Verdict.OVER_WORKSPACE else "user")
+        await ctx.notice(over_budget_text(check, utc_now()))
+        return False
 
     async def _resume(self, ctx: Ctx) -> None:
         flight = ctx.state.inflight
@@ -267,6 +327,9 @@ class Engine:
             await ctx.notice(texts.EMPTY_MESSAGE)
         elif word is Word.HELP:
             await ctx.notice(texts.THREAD_HELP)
+        elif word is Word.USAGE:
+            who = who_for(ctx.state.ref, ctx.author_id or user)
+            await ctx.notice(usage_text(await self.budget.today(who), utc_now()))
         elif word is Word.EXPORT:
             await self._export(ctx)
         elif state.phase is Phase.ENDED:
@@ -275,6 +338,7 @@ class Engine:
                 await ctx.notice(texts.ENDED_ALREADY)
         elif word is Word.END:
             await self.steps.end(ctx)
+            interview_closed(self.metrics, ctx.state.ref.platform)
         elif word is Word.RETRY:
             await self._retry(ctx)
         else:

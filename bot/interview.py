@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import texts
+from .budget import interview_usage_line
 from .card_render import render_group_follow_ups, render_group_numbers
 from .cards import ProblemCard, default_bank
 from .context import (
@@ -27,7 +28,7 @@ from .design_extras import design_extras
 from .formatting import neutralize_mentions
 from .framing import Framed, frame_answer, frame_message, new_boundary
 from .levels import Level, level_opening_note
-from .llm import LLM, LLMError, LLMResult, TextCallback
+from .llm import LLMError, LLMResult, ModelClient, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
 from .prompts import Prompts, section_list
 from .replies import discuss_preview, numbered, parse_discuss, questions_markdown, split_questions_preview
@@ -56,6 +57,7 @@ class Ctx:
     sink: Sink
     event_id: str
     checkpoint: Callable[[InterviewState], Awaitable[None]]
+    author_id: str = ""
 
     async def post(self, message: OutMessage) -> None:
         await self.sink.post(message)
@@ -72,7 +74,7 @@ def design_turns(state: InterviewState, user_prompt: str, partial: str = "") -> 
 
 
 class Steps:
-    def __init__(self, settings, llm: LLM, prompts: Prompts, whiteboard: WhiteboardMaker):
+    def __init__(self, settings, llm: ModelClient, prompts: Prompts, whiteboard: WhiteboardMaker):
         self.settings = settings
         self.llm = llm
         self.prompts = prompts
@@ -300,8 +302,9 @@ class Steps:
     async def end(self, ctx: Ctx) -> None:
         state = ctx.state
         u = state.usage
-        await ctx.notice(texts.wrap_up(u.calls, u.input_tokens + u.cache_read_tokens + u.cache_write_tokens,
-                                       u.cache_read_tokens, u.output_tokens), kind=Kind.WRAP_UP)
+        line = interview_usage_line(u, str(getattr(self.llm, "model", "")), self.settings.price_table,
+                                    self.settings.price_currency)
+        await ctx.notice(texts.wrap_up(line), kind=Kind.WRAP_UP)
         state.phase = Phase.ENDED
         state.pending = None
 

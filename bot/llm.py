@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import anthropic
 
@@ -64,6 +64,16 @@ class LLMError(Exception):
     @property
     def user_message(self) -> str:
         return _USER_MESSAGES.get(self.kind, "The model API had a problem.")
+
+
+class ModelClient(Protocol):
+    """What the core needs from a model provider (Anthropic here, OpenAI-compatible in llm_openai)."""
+
+    async def complete(self, system: str, turns: list[Turn], *, on_text: TextCallback | None = None,
+                       tool: dict[str, Any] | None = None, max_tokens: int | None = None,
+                       cache_pin: int | None = None) -> LLMResult: ...
+
+    async def close(self) -> None: ...
 
 
 class _CallbackFailed(Exception):

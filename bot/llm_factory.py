@@ -1,10 +1,8 @@
 """Picks the model client for the configured provider (LLM_PROVIDER)."""
 from __future__ import annotations
 
-from .llm import LLM
+from .llm import LLM, ModelClient
 from .llm_openai import OpenAILLM
-
-ModelClient = LLM | OpenAILLM
 
 
 def make_llm(settings) -> ModelClient:

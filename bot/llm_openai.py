@@ -199,6 +199,7 @@ class OpenAILLM:
         on_text: TextCallback | None = None,
         tool: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        cache_pin: int | None = None,   # Anthropic's cache breakpoint; OpenAI-compatible servers cache on their own
     ) -> LLMResult:
         """Stream one reply; `on_text` gets each text delta as it arrives."""
         deadline = time.monotonic() + self.total_timeout

@@ -24,10 +24,13 @@ class MeteredLLM:
         return self.inner.model
 
     async def complete(self, system: str, turns: list[Turn], *, on_text: TextCallback | None = None,
-                       tool: dict[str, Any] | None = None, max_tokens: int | None = None) -> LLMResult:
+                       tool: dict[str, Any] | None = None, max_tokens: int | None = None,
+                       cache_pin: int | None = None) -> LLMResult:
         start = time.monotonic()
+        kw: dict[str, Any] = {"cache_pin": cache_pin} if cache_pin is not None else {}
         try:
-            result = await self.inner.complete(system, turns, on_text=on_text, tool=tool, max_tokens=max_tokens)
+            result = await self.inner.complete(system, turns, on_text=on_text, tool=tool, max_tokens=max_tokens,
+                                               **kw)
         except LLMError as exc:
             record_model_failure(self.metrics, provider=self.provider, seconds=time.monotonic() - start,
                                  kind=exc.kind)

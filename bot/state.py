@@ -52,6 +52,14 @@ class Usage(BaseModel):
     cache_write_tokens: int = 0
     calls: int = 0
 
+    def minus(self, other: "Usage") -> "Usage":
+        """What was used since `other` (an earlier copy of this usage)."""
+        return Usage(input_tokens=self.input_tokens - other.input_tokens,
+                     output_tokens=self.output_tokens - other.output_tokens,
+                     cache_read_tokens=self.cache_read_tokens - other.cache_read_tokens,
+                     cache_write_tokens=self.cache_write_tokens - other.cache_write_tokens,
+                     calls=self.calls - other.calls)
+
     def add(self, other: "Usage") -> None:
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens

@@ -115,11 +115,9 @@ def skipped_sections(names: str) -> str:
     return f"I skipped {names} for time. Ask me about it if you want it covered."
 
 
-def wrap_up(calls: int, input_tokens: int, cache_read: int, output_tokens: int) -> str:
+def wrap_up(usage_line: str) -> str:
     return ("That's a wrap! Thanks for the interview. "
-            "Say *export* for a transcript, or start another any time with `/interview <problem>`.\n"
-            f"_Model usage for this interview: {calls} calls, {input_tokens:,} input tokens "
-            f"({cache_read:,} read from cache), {output_tokens:,} output tokens._")
+            "Say *export* for a transcript, or start another any time with `/interview <problem>`.\n" + usage_line)
 
 
 def opening_fallback(problem: str) -> str:

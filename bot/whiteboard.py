@@ -15,7 +15,7 @@ from typing import Any
 from . import diagram as dg
 from .formatting import neutralize_mentions
 from .freehand import wrap_fenced_diagrams
-from .llm import LLM, LLMError
+from .llm import LLMError, ModelClient
 from .messages import Attachment
 from .prompts import Prompts
 from .sections import extract_graph_block
@@ -48,7 +48,7 @@ def render_graph_markdown(graph: dg.Graph, *, width: int, ascii_only: bool, prev
 
 
 class WhiteboardMaker:
-    def __init__(self, llm: LLM, prompts: Prompts, *, width: int = 60, ascii_only: bool = False,
+    def __init__(self, llm: ModelClient, prompts: Prompts, *, width: int = 60, ascii_only: bool = False,
                  png: bool = True, max_crossings: int = dg.DEFAULT_MAX_CROSSINGS,
                  max_lines: int = dg.DEFAULT_MAX_HEIGHT):
         self.llm = llm

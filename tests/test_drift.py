@@ -15,13 +15,14 @@ from bot.store import MemoryStore
 from tests.conftest import make_settings
 from tests.fakes.fake_anthropic import Reply
 from tests.fakes.llm_script import DRIFT_STYLES, SECTION_BODIES, design_text, refusal_reply
+from tests.fakes.platform import press, reply, start  # noqa: F401
 from tests.fakes.sinks import RecordingSink
 
 REF = ThreadRef(platform="test", workspace="W", channel="C", thread="drift")
 
 
 async def answer_questions(engine, sink) -> None:
-    await engine.start(REF, "Design a URL shortener", user="ana", sink=sink)
+    await start(engine, REF, "Design a URL shortener", user="ana", sink=sink)
     sink.clear()
 
 
@@ -29,7 +30,7 @@ async def answer_questions(engine, sink) -> None:
 async def test_every_section_is_posted_once_in_order_with_no_extra_call(engine, fake_llm, sink, style):
     await answer_questions(engine, sink)
     fake_llm.replies.append(Reply(text=design_text(style), chunk_chars=9))
-    await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+    await reply(engine, REF, "100M links a month", user="ana", sink=sink)
     assert sink.sections() == list(DESIGN_SECTIONS)
     assert len(fake_llm.requests) == 2            # the questions and the design, nothing else
     diagram = next(m for m in sink.messages if m.section == "diagram")
@@ -54,7 +55,7 @@ async def test_a_design_cut_by_max_tokens_is_continued_and_posted_whole(fake_llm
     engine = build_engine(settings, store=MemoryStore())
     try:
         await answer_questions(engine, sink)
-        await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+        await reply(engine, REF, "100M links a month", user="ana", sink=sink)
     finally:
         await engine.llm.close()
     design_calls = [r for r in fake_llm.requests if r["messages"][-1]["role"] == "assistant"]
@@ -68,12 +69,12 @@ async def test_a_design_cut_by_max_tokens_is_continued_and_posted_whole(fake_llm
 async def test_a_refusal_is_explained_and_retry_carries_on(engine, fake_llm, sink):
     await answer_questions(engine, sink)
     fake_llm.replies.append(refusal_reply("I'd rather not"))
-    await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+    await reply(engine, REF, "100M links a month", user="ana", sink=sink)
     error = sink.messages[-1]
     assert error.kind is Kind.ERROR and error.actions == [Action.RETRY]
     assert "declined" in error.markdown and "retry" in error.markdown
     sink.clear()
-    await engine.handle_message(REF, "retry", sink=sink)
+    await reply(engine, REF, "retry", sink=sink)
     assert sink.sections() == list(DESIGN_SECTIONS)
 
 
@@ -81,7 +82,7 @@ async def test_questions_in_markdown_drift_are_found(engine, fake_llm):
     sink = RecordingSink()
     fake_llm.replies.append(Reply(text="## Restating the problem\nA tiny-link service.\n\n### Clarifying questions\n"
                                        "1. **Scale**: how many links a month\n2. **Features**: custom aliases\n"))
-    await engine.start(REF, "Design a URL shortener", user="ana", sink=sink)
+    await start(engine, REF, "Design a URL shortener", user="ana", sink=sink)
     state = await engine.store.load(REF.key(engine.store.prefix))
     assert state.questions == ["**Scale**: how many links a month", "**Features**: custom aliases"]
     assert state.intro == "## Restating the problem\nA tiny-link service."
@@ -95,7 +96,7 @@ async def test_a_wide_freehand_diagram_is_wrapped_to_the_diagram_width(engine, f
     wide = " --> ".join(f"[ Service number {i} ]" for i in range(6))
     fake_llm.replies.extend([Reply(text=design_text("headings", bodies)), Reply(tool_input={"nodes": "nope"}),
                              Reply(text=f"```\n{wide}\n{wide}\n```\nLegend: boxes are services.")])
-    await engine.handle_message(REF, "100M links a month", user="ana", sink=sink)
+    await reply(engine, REF, "100M links a month", user="ana", sink=sink)
     diagram = next(m for m in sink.messages if m.section == "diagram").markdown
     drawn = diagram.split("```")[1].splitlines()[1:]
     assert "freehand" in diagram and "Service number 5" in diagram

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from bot.inbound import ReceiptKind
 from bot.messages import Action, Kind
 from bot.sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS
 from bot.state import Mode, Phase, ThreadRef
 from bot.store import StoreUnavailable
 from tests.fakes.fake_anthropic import Reply
 from tests.fakes.llm_script import SECTION_BODIES, URL_GRAPH, questions_reply, sections_text
-from bot.inbound import ReceiptKind
 from tests.fakes.platform import press, reply, start
 from tests.fakes.sinks import RecordingSink
 
@@ -401,8 +401,8 @@ async def test_export_gives_a_markdown_transcript_with_mermaid(engine, fake_llm,
 
 
 async def test_random_problem_from_the_bank(engine, fake_llm, sink):
-    from bot.texts import usage_help
     from bot.problems import DIAGRAM_SYSTEMS, INTERVIEW_PROBLEMS
+    from bot.texts import usage_help
 
     await start(engine, REF, "random", sink=sink)
     state = await engine.store.load(REF.key())

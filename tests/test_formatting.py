@@ -1,7 +1,8 @@
 """Pure text helpers: splitting never breaks a code fence; mass mentions are defused."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.formatting import ZWSP, neutralize_mentions, split_markdown
 

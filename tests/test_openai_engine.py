@@ -15,6 +15,7 @@ from bot.state import Phase, ThreadRef
 from bot.store import MemoryStore
 from tests.fakes.fake_openai import FakeOpenAI, from_anthropic_responder
 from tests.fakes.llm_script import interview_responder
+from tests.fakes.platform import reply, start
 from tests.fakes.sinks import RecordingSink
 from tests.test_llm_openai import openai_settings
 
@@ -28,20 +29,20 @@ async def test_whole_interview_on_an_openai_compatible_server(tools):
         engine = build_engine(settings, llm=OpenAILLM(settings), store=MemoryStore())
         sink = RecordingSink()
         try:
-            assert await engine.start(REF, "Design a URL shortener", user="ana", sink=sink, event_id="e1")
+            assert (await start(engine, REF, "Design a URL shortener", user="ana", sink=sink, event_id="e1")).accepted
             assert len(sink.of(Kind.QUESTIONS)) == 1 and sink.partials
             sink.clear()
-            await engine.handle_message(REF, "100M links a month", user="ben", sink=sink, event_id="e2")
+            await reply(engine, REF, "100M links a month", user="ben", sink=sink, event_id="e2")
             order = [m.section for m in sink.messages if m.kind is Kind.SECTION]
             assert order == list(DESIGN_SECTIONS)
             diagram = next(m for m in sink.messages if m.section == "diagram").markdown
             assert "Load Balancer" in diagram and '"nodes"' not in diagram
             sink.clear()
-            await engine.handle_message(REF, "New requirement: add rate limiting per user", user="ana", sink=sink,
+            await reply(engine, REF, "New requirement: add rate limiting per user", user="ana", sink=sink,
                                         event_id="e3")
             assert "Rate Limiter" in sink.messages[0].markdown
             sink.clear()
-            await engine.handle_message(REF, "end", user="ana", sink=sink, event_id="e4")
+            await reply(engine, REF, "end", user="ana", sink=sink, event_id="e4")
             assert "That's a wrap" in sink.text()
             state = await engine.store.load(REF.key(engine.store.prefix))
             assert state.phase is Phase.ENDED

@@ -78,6 +78,16 @@ class World:
                        "the questions")
         return parent["ts"]
 
+    async def settled_state(self, thread: str, phase: Phase, timeout: float = 10.0):
+        """The state once it reached `phase` (it is saved right after the turn's last post)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = await self.state(thread)
+            if state.phase is phase or time.monotonic() > deadline:
+                assert state.phase is phase, state.phase
+                return state
+            await asyncio.sleep(0.1)
+
     async def state(self, thread: str):
         store = RedisStore(self.redis, prefix=self.prefix)
         try:
@@ -114,8 +124,7 @@ async def test_a_bot_stopped_mid_design_is_continued_by_another_without_repeats(
     counts = section_counts(fake, thread)
     assert counts == {t: 1 for t in TITLES}, counts
     assert any("Picking up where I left off" in t for t in finals(fake, thread))
-    state = await world.state(thread)
-    assert state.phase is Phase.DISCUSSING
+    state = await world.settled_state(thread, Phase.DISCUSSING)
     assert [a.text for a in state.answers] == ["About 100M links a month, p99 50 ms"]
     # The thread goes on as usual on the surviving process.
     assert await world.client.reply(second.url, thread, "How does a redirect flow?") == 200

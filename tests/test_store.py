@@ -8,8 +8,16 @@ import pytest
 
 from bot.inbound import EventKind, Inbound
 from bot.state import Answer, InterviewState, Phase, ThreadRef
-from bot.store import (AcceptOutcome, CorruptState, Forward, LeaseLost, MemoryStore, RedisStore, StoreUnavailable,
-                       decode_state)
+from bot.store import (
+    AcceptOutcome,
+    CorruptState,
+    Forward,
+    LeaseLost,
+    MemoryStore,
+    RedisStore,
+    StoreUnavailable,
+    decode_state,
+)
 
 REF = ThreadRef(platform="slack", workspace="T1", channel="C1", thread="111.222")
 

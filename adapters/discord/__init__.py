@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         return 2
     from bot.app import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:

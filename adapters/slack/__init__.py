@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     try:
         asyncio.run(run(settings, mode, args.port or settings.slack_port))
     except KeyboardInterrupt:

@@ -9,8 +9,15 @@ import pytest
 
 from bot.messages import Action
 from bot.state import Phase, ThreadRef
-from tests.discord.helpers import (CHANNEL_ID, assert_no_pings, callback, message_with_button, new_thread, settle,
-                                   wait_text)
+from tests.discord.helpers import (
+    CHANNEL_ID,
+    assert_no_pings,
+    callback,
+    message_with_button,
+    new_thread,
+    settle,
+    wait_text,
+)
 from tests.fakes.fake_discord import GUILD_ID, INTENT_MESSAGE_CONTENT
 from tests.fakes.llm_script import last_user_text
 
@@ -229,7 +236,7 @@ async def test_resume_after_a_dropped_gateway_connection(runner, discord_fake):
 async def test_dm_wrong_channel_and_missing_permissions_get_clear_ephemeral_answers(runner, discord_fake):
     fake = discord_fake
     await runner.start()
-    from tests.fakes.fake_discord import ALL_PERMISSIONS, ADMINISTRATOR, VOICE_CHANNEL_ID
+    from tests.fakes.fake_discord import ADMINISTRATOR, ALL_PERMISSIONS, VOICE_CHANNEL_ID
 
     dm = await fake.slash("interview", {"problem": "Design a URL shortener"}, guild=False)
     no_threads = await fake.slash("interview", {"problem": "Design a URL shortener"},

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.discord.views import MESSAGE_LIMIT, PREVIEW_LIMIT, preview_text
 from bot.formatting import FENCE_RE, split_markdown

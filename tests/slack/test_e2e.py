@@ -279,6 +279,7 @@ async def test_not_in_channel_is_explained_to_the_caller(slack):
 
 async def test_allowed_channels(fake_slack, fake_llm, redis_store):
     import json as _json
+
     from tests.slack.conftest import make_harness
     h = await make_harness(fake_slack, fake_llm, redis_store, settings={"slack_allowed_channels": "C1, C2"})
     try:

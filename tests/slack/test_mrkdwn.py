@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from adapters.slack.mrkdwn import (ZWSP, escape_mentions, from_slack, render, render_preview, to_mrkdwn,
-                                   utf16_len)
+from adapters.slack.mrkdwn import ZWSP, escape_mentions, from_slack, render, render_preview, to_mrkdwn, utf16_len
 
 # Channel links (`<#C1>`) ping nobody and are allowed; user, group and special mentions are not.
 PING = re.compile(r"<[!@]|(?<![\w\u200b])@(channel|here|everyone)\b", re.I)
