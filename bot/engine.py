@@ -21,10 +21,13 @@ import logging
 import time
 from contextlib import AsyncExitStack
 
+from aiohttp import web
+
 from . import texts
 from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
+from .health import Health, standard_checks, start_health_server
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
@@ -90,6 +93,15 @@ class Engine:
 
     async def shutdown(self, grace: float | None = None) -> str:
         return await self.pipeline.shutdown(self.settings.shutdown_grace if grace is None else grace)
+
+    def health(self) -> Health:
+        """What /healthz, /readyz and /metrics serve for this process."""
+        redis = getattr(self.store, "client", None)
+        return Health(self.metrics, standard_checks(self.settings, redis))
+
+    async def start_health_server(self) -> web.AppRunner | None:
+        """The side server (HEALTH_HOST:HEALTH_PORT) for Socket Mode, Discord and the console; None when off."""
+        return await start_health_server(self.settings.health_host, self.settings.health_port, self.health())
 
     def key(self, ref: ThreadRef) -> str:
         return ref.key(self.store.prefix)

@@ -35,6 +35,10 @@ async def run(settings) -> int:
             loop.add_signal_handler(sig, lambda: loop.create_task(stop()))
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             pass
+    from bot.metrics import watch_rate_limit_logs
+
+    watch_rate_limit_logs(engine.metrics, "discord")
+    side = await engine.start_health_server()
     try:
         await bot.start(settings.discord_token.get_secret_value())
     except discord.LoginFailure:
@@ -49,6 +53,8 @@ async def run(settings) -> int:
         if not bot.is_closed():
             await bot.close()
         await close_engine(engine)
+        if side is not None:
+            await side.cleanup()
     return 0
 
 

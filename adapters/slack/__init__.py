@@ -49,13 +49,14 @@ async def run(settings, mode: str, port: int, *, stop: asyncio.Event | None = No
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
                 pass
-    runner = handler = None
+    runner = handler = side = None
     try:
         engine.start()   # pick up threads a crashed or stopped process left unhandled
         auth = await bot.warm_up()
         log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            side = await engine.start_health_server()
             handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
             await handler.connect_async()
             log.info("Slack Socket Mode connected; waiting for /interview")
@@ -69,6 +70,8 @@ async def run(settings, mode: str, port: int, *, stop: asyncio.Event | None = No
             await handler.close_async()
         if runner is not None:
             await runner.cleanup()
+        if side is not None:
+            await side.cleanup()
         await bot.close()
         await close_engine(engine)
 

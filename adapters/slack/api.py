@@ -5,6 +5,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
@@ -47,14 +48,17 @@ class TokenBucket:
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's 429 handler, waiting exactly Retry-After (plus a little jitter) and counting."""
 
-    def __init__(self, max_retry_count: int = 3):
+    def __init__(self, max_retry_count: int = 3, on_limited: Callable[[], None] | None = None):
         super().__init__(max_retry_count=max_retry_count)
         self.count = 0
+        self.on_limited = on_limited
 
     async def prepare_for_next_attempt_async(self, *, state, request, response=None, error=None) -> None:
         if response is None:
             raise error  # type: ignore[misc]
         self.count += 1
+        if self.on_limited is not None:
+            self.on_limited()
         header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
         try:
             wait = float(str(header[0] if isinstance(header, list) else header))

@@ -25,6 +25,7 @@ from bot import texts
 from bot.engine import Engine
 from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind
 from bot.messages import Action, DeliveryError
+from bot.metrics import record_platform_429
 from bot.state import ThreadRef
 
 from .api import RateLimitRetry, SlackApi, install_retries
@@ -85,7 +86,7 @@ class SlackBot:
         self.engine = engine
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-        self.rate_limits = RateLimitRetry()
+        self.rate_limits = RateLimitRetry(on_limited=lambda: record_platform_429(engine.metrics, "slack"))
         if client is None:
             kw = {"base_url": settings.slack_base_url} if settings.slack_base_url else {}
             client = AsyncWebClient(token=token, timeout=settings.slack_timeout, **kw)
@@ -241,7 +242,7 @@ class SlackBot:
     # ------------------------------------------------------------ serving
     async def serve_http(self, host: str = "127.0.0.1", port: int = 3000) -> web.AppRunner:
         """Start the HTTP endpoint (POST /slack/events, GET /healthz); returns the runner."""
-        runner = web.AppRunner(self.http.web_app(), access_log=None)
+        runner = web.AppRunner(self.http.web_app(self.engine.health()), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         return runner

@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.health import Health, add_health_routes
+
 log = logging.getLogger(__name__)
 
 
@@ -24,14 +26,12 @@ class SlackHttp:
         # Socket Mode has no signing secret and never serves this endpoint.
         self.verifier = SignatureVerifier(signing_secret) if signing_secret.strip() else None
 
-    def web_app(self) -> web.Application:
+    def web_app(self, health: Health) -> web.Application:
+        """POST /slack/events, plus /healthz, /readyz and /metrics."""
         app = web.Application()
         app.router.add_post("/slack/events", self.events)
-        app.router.add_get("/healthz", self.health)
+        add_health_routes(app, health)
         return app
-
-    async def health(self, _request: web.Request) -> web.Response:
-        return web.Response(text="ok")
 
     def _signed(self, body: str, headers: dict[str, str | Sequence[str]]) -> bool:
         if self.verifier is None:

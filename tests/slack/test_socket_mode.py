@@ -72,7 +72,7 @@ async def test_http_mode_run_serves_events_and_health(fake_llm):
                 for _ in range(100):
                     try:
                         async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                            assert resp.status == 200 and await resp.text() == "ok"
+                            assert resp.status == 200 and (await resp.json())["status"] == "ok"
                             break
                     except aiohttp.ClientConnectionError:
                         await asyncio.sleep(0.02)
@@ -81,6 +81,11 @@ async def test_http_mode_run_serves_events_and_health(fake_llm):
                 async with session.post(f"http://127.0.0.1:{port}/slack/events", data=b"{}",
                                         headers={"Content-Type": "application/json"}) as resp:
                     assert resp.status == 401  # unsigned
+                async with session.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and body["checks"]["model"]["status"] == "ok", body
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    assert resp.status == 200 and "interview_bot_turns_total" in await resp.text()
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)
