@@ -120,6 +120,14 @@ def test_a_parent_title_that_names_no_section_lets_its_children_lead():
     assert out[2][1] == "- POST /urls\n### Security\n- tokens"
 
 
+def test_a_document_title_that_names_a_section_does_not_hide_the_rest():
+    text = ("# URL shortener: overview\nGreat questions!\n## Functional requirements\n- shorten\n"
+            "## Non-functional requirements\n- fast\n### Security\n- TLS\n## Deep dive\nRanges.")
+    out = whole(text)
+    assert [s for s, _ in out] == ["scope", "functional", "non_functional", "deep_dive"]
+    assert out[2][1] == "- fast\n### Security\n- TLS"
+
+
 def test_titles_inside_code_fences_do_not_count():
     text = "## High-level design\nBelow:\n```\n# Scaling\n## Security\n```\nDone.\n## Deep dive\nX"
     out = whole(text)
