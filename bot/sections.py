@@ -169,8 +169,14 @@ class SectionParser:
         return self._start(sid)
 
     def _repeats_heading(self, title: Title, sid: str) -> bool:
-        """A title line that only repeats the heading the bot shows anyway."""
-        return title.style <= Style.H6 or words_of(title.text) == words_of(self.allowed[sid])
+        """A title line that only repeats the heading the bot shows anyway: the catalogue's own
+        words, a Markdown title right after a marker, or the same title style opening it again.
+        A deeper title ("### Components" under "## High-level design") is a real sub-heading."""
+        if words_of(title.text) == words_of(self.allowed[sid]):
+            return True
+        if self._markers:
+            return title.style <= Style.H6
+        return self._style is not None and title.style <= self._style
 
     def _starts_section(self, title: Title) -> bool:
         if self._markers:

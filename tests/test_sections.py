@@ -128,6 +128,11 @@ def test_a_document_title_that_names_a_section_does_not_hide_the_rest():
     assert out[2][1] == "- fast\n### Security\n- TLS"
 
 
+def test_a_deeper_first_title_is_a_real_sub_heading():
+    out = whole("## High-level architecture\n### Components\n- gateway\n## Deep dive\nX")
+    assert out[0] == ("high_level", "### Components\n- gateway")
+
+
 def test_titles_inside_code_fences_do_not_count():
     text = "## High-level design\nBelow:\n```\n# Scaling\n## Security\n```\nDone.\n## Deep dive\nX"
     out = whole(text)
