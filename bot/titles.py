@@ -136,30 +136,43 @@ def words_of(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace(",", "").replace("'", ""))
 
 
-def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
+def _position(words: list[str], phrase: tuple[str, ...]) -> int | None:
     n = len(phrase)
-    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+    return next((i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase), None)
 
 
 def section_for(title: str, catalogue: dict[str, str]) -> str | None:
-    """The section a title names, or None when it names none (or is too long to be a title)."""
+    """The section a title names, or None when it names none (or is too long to be a title).
+
+    The longest phrase found wins; between phrases of the same length, the one
+    that comes first ("Functional requirements and core components").  An
+    aside in brackets only counts when nothing outside it names a section.
+    """
+    outside = re.sub(r"\([^)]*\)", " ", title)
+    if outside != title and words_of(outside):
+        found = section_for(outside, catalogue)
+        if found is not None:
+            return found
     words = words_of(title)
     if not words or len(words) > MAX_TITLE_WORDS:
         return None
-    if tuple(words) in {tuple(words_of(t)) for t in catalogue.values()}:
-        return next(sid for sid, t in catalogue.items() if words_of(t) == words)
-    best_len, best = 0, set[str]()
+    for sid, heading in catalogue.items():
+        if words_of(heading) == words:
+            return sid
+    best_len, best_at, best = 0, len(words), set[str]()
     for phrase, ids in _BY_LENGTH:
         if len(phrase) < best_len:
             break
-        if not _contains(words, phrase):
+        at = _position(words, phrase)
+        meant = next((s for s in ids if s in catalogue), None)
+        if at is None or meant is None or at > best_at:
             continue
-        sid = next((s for s in ids if s in catalogue), None)
-        if sid is not None:
-            best_len = len(phrase)
-            best.add(sid)
+        if at < best_at:
+            best_at, best = at, set()
+        best_len = len(phrase)
+        best.add(meant)
     if len(best) != 1:
-        return None   # nothing matched, or two sections matched equally well
+        return None   # nothing matched, or two sections matched at the same place
     return best.pop()
 
 

@@ -73,6 +73,13 @@ def test_titles_map_to_sections_by_meaning(title, sid):
     assert section_for(title, DESIGN_SECTIONS) == sid
 
 
+def test_the_first_phrase_wins_and_asides_count_last():
+    assert section_for("Functional requirements (with core components)", DESIGN_SECTIONS) == "functional"
+    assert section_for("Functional requirements and core components", DESIGN_SECTIONS) == "functional"
+    assert section_for("Core components and functional requirements", DESIGN_SECTIONS) == "high_level"
+    assert section_for("Step 4 (API design)", DESIGN_SECTIONS) == "api"
+
+
 def test_the_catalogue_decides_between_meanings():
     assert section_for("Walkthrough", DESIGN_SECTIONS) == "diagram"
     assert section_for("Walkthrough", DIAGRAM_ONLY_SECTIONS) == "walkthrough"
