@@ -86,8 +86,8 @@ def read_title(line: str) -> Title | None:
     return None
 
 
-# Phrases that name each section, most specific first does not matter: the
-# longest phrase found in a title decides.  A phrase lists the ids it may mean
+# Phrases that name each section (in any order: the longest phrase found in a
+# title decides, then the earliest).  A phrase lists the ids it may mean
 # in order of preference; the first id the catalogue has wins, so "walkthrough"
 # is its own section in a diagram-only reply and part of the diagram otherwise.
 _PHRASES: dict[str, tuple[str, ...]] = {
@@ -128,17 +128,13 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "next steps": ("closing",), "summary": ("closing",), "conclusion": ("closing",), "your turn": ("closing",),
     "final thoughts": ("closing",), "questions for you": ("closing",),
 }
-_BY_LENGTH = sorted(((tuple(p.split()), ids) for p, ids in _PHRASES.items()), key=lambda x: -len(x[0]))
+_BY_WORDS = {tuple(p.split()): ids for p, ids in _PHRASES.items()}
+_LONGEST = max(len(words) for words in _BY_WORDS)
 
 
 def words_of(text: str) -> list[str]:
     """Lower-case words; "Non-functional" -> ["non", "functional"], "30,000" -> ["30000"]."""
     return _WORD_RE.findall(text.lower().replace(",", "").replace("'", ""))
-
-
-def _position(words: list[str], phrase: tuple[str, ...]) -> int | None:
-    n = len(phrase)
-    return next((i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase), None)
 
 
 def section_for(title: str, catalogue: dict[str, str]) -> str | None:
@@ -159,21 +155,13 @@ def section_for(title: str, catalogue: dict[str, str]) -> str | None:
     for sid, heading in catalogue.items():
         if words_of(heading) == words:
             return sid
-    best_len, best_at, best = 0, len(words), set[str]()
-    for phrase, ids in _BY_LENGTH:
-        if len(phrase) < best_len:
-            break
-        at = _position(words, phrase)
-        meant = next((s for s in ids if s in catalogue), None)
-        if at is None or meant is None or at > best_at:
-            continue
-        if at < best_at:
-            best_at, best = at, set()
-        best_len = len(phrase)
-        best.add(meant)
-    if len(best) != 1:
-        return None   # nothing matched, or two sections matched at the same place
-    return best.pop()
+    for n in range(min(_LONGEST, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            ids = _BY_WORDS.get(tuple(words[i:i + n]), ())
+            meant = next((s for s in ids if s in catalogue), None)
+            if meant is not None:
+                return meant
+    return None
 
 
 def marker_id(line: str, catalogue: dict[str, str]) -> tuple[str | None, int, int] | None:
