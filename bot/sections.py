@@ -62,9 +62,11 @@ class SectionParser:
 
     - Once a marker has been seen, only markers start sections (titles inside
       a section are its own sub-headings).
-    - The first title that names a section sets the document's title style;
-      weaker titles after it (`###` under `##`, bold lines under `##`) are
-      sub-headings and stay in the body.  Titles inside code fences never count.
+    - A title deeper than the one that opened the section being written
+      (`###` under `##`, a bold line under `##`) is a sub-heading and stays in
+      the body, except under an H1, which is often the reply's own title.  Once
+      a title style has started two sections it is the document's style, and
+      every weaker title is a sub-heading.  Titles inside code fences never count.
     - A title naming the section being written merges into it (the repeated
       title line is dropped when nothing came before it in the section).
     - A title (or marker) naming a section already emitted does not start a
@@ -87,7 +89,8 @@ class SectionParser:
         self._lines: list[str] = []
         self._dups: list[tuple[int, str, bool]] = []  # repeats of emitted sections: (first line, id, titled)
         self._bodies: dict[str, str] = {}
-        self._rank: Style | None = None
+        self._started: dict[Style, int] = {}   # sections started by each title style
+        self._style: Style | None = None        # the style of the title that started this section
         self._markers = False
         self._fence: str | None = None
         self._last_number = 0
@@ -158,20 +161,34 @@ class SectionParser:
             return []
         if title.number is not None:
             self._last_number = title.number
-        self._rank = title.style if self._rank is None else min(self._rank, title.style)
+        self._started[title.style] = self._started.get(title.style, 0) + 1
+        self._style = title.style
         if sid in self._bodies:
             self._repeat(sid, line)
             return []
         return self._start(sid)
 
     def _repeats_heading(self, title: Title, sid: str) -> bool:
-        """A title line that only repeats the heading the bot shows anyway."""
-        return title.style <= Style.H6 or words_of(title.text) == words_of(self.allowed[sid])
+        """A title line that only repeats the heading the bot shows anyway: the catalogue's own
+        words, a Markdown title right after a marker, or the same title style opening it again.
+        A deeper title ("### Components" under "## High-level design") is a real sub-heading."""
+        if words_of(title.text) == words_of(self.allowed[sid]):
+            return True
+        if self._markers:
+            return title.style <= Style.H6
+        return self._style is not None and title.style <= self._style
 
     def _starts_section(self, title: Title) -> bool:
         if self._markers:
             return False      # the reply follows the marker contract: titles are sub-headings
-        return self._rank is None or title.style <= self._rank
+        # The document's title style: the strongest one that has started two sections.  One title
+        # alone does not count ("# URL shortener: overview" above "## Requirements" sections).
+        styles = [style for style, n in self._started.items() if n >= 2]
+        if styles and title.style > min(styles):
+            return False
+        # A title deeper than the one that opened this section is its sub-heading,
+        # except under an H1, which is often the reply's own title.
+        return self._style in (None, Style.H1) or title.style <= self._style
 
     def _next_number(self, number: int | None, line: str) -> bool:
         """A plain "N. Title" line is a title only when it carries on the titles' numbering and

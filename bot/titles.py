@@ -86,8 +86,8 @@ def read_title(line: str) -> Title | None:
     return None
 
 
-# Phrases that name each section, most specific first does not matter: the
-# longest phrase found in a title decides.  A phrase lists the ids it may mean
+# Phrases that name each section (in any order: the longest phrase found in a
+# title decides, then the earliest).  A phrase lists the ids it may mean
 # in order of preference; the first id the catalogue has wins, so "walkthrough"
 # is its own section in a diagram-only reply and part of the diagram otherwise.
 _PHRASES: dict[str, tuple[str, ...]] = {
@@ -128,7 +128,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "next steps": ("closing",), "summary": ("closing",), "conclusion": ("closing",), "your turn": ("closing",),
     "final thoughts": ("closing",), "questions for you": ("closing",),
 }
-_BY_LENGTH = sorted(((tuple(p.split()), ids) for p, ids in _PHRASES.items()), key=lambda x: -len(x[0]))
+_BY_WORDS = {tuple(p.split()): ids for p, ids in _PHRASES.items()}
+_LONGEST = max(len(words) for words in _BY_WORDS)
 
 
 def words_of(text: str) -> list[str]:
@@ -136,31 +137,31 @@ def words_of(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace(",", "").replace("'", ""))
 
 
-def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
-
-
 def section_for(title: str, catalogue: dict[str, str]) -> str | None:
-    """The section a title names, or None when it names none (or is too long to be a title)."""
+    """The section a title names, or None when it names none (or is too long to be a title).
+
+    The longest phrase found wins; between phrases of the same length, the one
+    that comes first ("Functional requirements and core components").  An
+    aside in brackets only counts when nothing outside it names a section.
+    """
+    outside = re.sub(r"\([^)]*\)", " ", title)
+    if outside != title and words_of(outside):
+        found = section_for(outside, catalogue)
+        if found is not None:
+            return found
     words = words_of(title)
     if not words or len(words) > MAX_TITLE_WORDS:
         return None
-    if tuple(words) in {tuple(words_of(t)) for t in catalogue.values()}:
-        return next(sid for sid, t in catalogue.items() if words_of(t) == words)
-    best_len, best = 0, set[str]()
-    for phrase, ids in _BY_LENGTH:
-        if len(phrase) < best_len:
-            break
-        if not _contains(words, phrase):
-            continue
-        sid = next((s for s in ids if s in catalogue), None)
-        if sid is not None:
-            best_len = len(phrase)
-            best.add(sid)
-    if len(best) != 1:
-        return None   # nothing matched, or two sections matched equally well
-    return best.pop()
+    for sid, heading in catalogue.items():
+        if words_of(heading) == words:
+            return sid
+    for n in range(min(_LONGEST, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            ids = _BY_WORDS.get(tuple(words[i:i + n]), ())
+            meant = next((s for s in ids if s in catalogue), None)
+            if meant is not None:
+                return meant
+    return None
 
 
 def marker_id(line: str, catalogue: dict[str, str]) -> tuple[str | None, int, int] | None:

@@ -73,6 +73,13 @@ def test_titles_map_to_sections_by_meaning(title, sid):
     assert section_for(title, DESIGN_SECTIONS) == sid
 
 
+def test_the_first_phrase_wins_and_asides_count_last():
+    assert section_for("Functional requirements (with core components)", DESIGN_SECTIONS) == "functional"
+    assert section_for("Functional requirements and core components", DESIGN_SECTIONS) == "functional"
+    assert section_for("Core components and functional requirements", DESIGN_SECTIONS) == "high_level"
+    assert section_for("Step 4 (API design)", DESIGN_SECTIONS) == "api"
+
+
 def test_the_catalogue_decides_between_meanings():
     assert section_for("Walkthrough", DESIGN_SECTIONS) == "diagram"
     assert section_for("Walkthrough", DIAGRAM_ONLY_SECTIONS) == "walkthrough"
@@ -118,6 +125,19 @@ def test_a_parent_title_that_names_no_section_lets_its_children_lead():
     out = whole(text)
     assert [s for s, _ in out] == ["functional", "non_functional", "api"]
     assert out[2][1] == "- POST /urls\n### Security\n- tokens"
+
+
+def test_a_document_title_that_names_a_section_does_not_hide_the_rest():
+    text = ("# URL shortener: overview\nGreat questions!\n## Functional requirements\n- shorten\n"
+            "## Non-functional requirements\n- fast\n### Security\n- TLS\n## Deep dive\nRanges.")
+    out = whole(text)
+    assert [s for s, _ in out] == ["scope", "functional", "non_functional", "deep_dive"]
+    assert out[2][1] == "- fast\n### Security\n- TLS"
+
+
+def test_a_deeper_first_title_is_a_real_sub_heading():
+    out = whole("## High-level architecture\n### Components\n- gateway\n## Deep dive\nX")
+    assert out[0] == ("high_level", "### Components\n- gateway")
 
 
 def test_titles_inside_code_fences_do_not_count():
