@@ -21,6 +21,7 @@ from bot.engine import Engine
 from bot.inbound import EventKind, Inbound
 from bot.messages import ACTION_LABELS, Action, Kind, OutMessage
 from bot.state import Mode, ThreadRef
+from bot.text_checks import clean_text
 from bot.texts import usage_help
 
 CONSOLE_HELP = """Commands:
@@ -43,7 +44,7 @@ class ConsoleSink:
         self.kinds: list[Kind] = []   # what this turn said (the pause is shown after the questions)
 
     def _write(self, text: str) -> None:
-        self.out.write(text)
+        self.out.write(clean_text(text))   # no escape sequence from the model reaches the terminal
         self.out.flush()
 
     async def partial(self, stream_id: str, markdown: str) -> None:

@@ -48,7 +48,8 @@ def design_prefix_len(history: list[Turn]) -> int:
     up to and including the last reply to a design task."""
     end = 0
     for i, turn in enumerate(history[:-1]):
-        if turn.role == "user" and turn.content.lstrip().startswith(DESIGN_TASKS) and history[i + 1].role == "assistant":
+        is_design_task = turn.role == "user" and turn.content.lstrip().startswith(DESIGN_TASKS)
+        if is_design_task and history[i + 1].role == "assistant":
             end = i + 2
     return end
 

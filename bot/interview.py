@@ -27,6 +27,7 @@ from .context import (
 from .design_extras import design_extras
 from .formatting import neutralize_mentions
 from .framing import Framed, frame_answer, frame_message, new_boundary
+from .freehand import wrap_fenced_diagrams
 from .levels import Level, level_opening_note
 from .llm import LLMError, LLMResult, ModelClient, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
@@ -341,7 +342,7 @@ class SectionStream:
             if partial:
                 turns.append(Turn(role="user", content=self._missing_prompt()))
             await self._stream(turns)
-            if self._missing():
+            if self._missing() and self.posted:
                 # One repair round: ask only for what is missing.
                 so_far = self._so_far() or "(empty answer)"
                 await self._stream(design_turns(state, self.ask, so_far)
@@ -408,7 +409,7 @@ class SectionStream:
         full = self._so_far()
         state.inflight = None
         if not self.posted:
-            raw = MARKER_RE.sub("", full).strip()
+            raw = wrap_fenced_diagrams(MARKER_RE.sub("", full).strip(), self.steps.settings.diagram_width)
             if not raw:
                 await self._failed(Pending(step=self.step), texts.model_failed(LLMError("empty").user_message))
                 return

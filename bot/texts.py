@@ -98,6 +98,8 @@ def haven_t_started(diagram: bool) -> str:
 
 
 def model_failed(user_message: str) -> str:
+    if "retry" in user_message.lower():   # the message already says what to do
+        return user_message
     return f"{user_message} Nothing is lost: say *retry* (or press Retry) and I'll carry on from here."
 
 
