@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     dedupe_ttl: int = Field(default=3600, gt=0)
 
     # --- limits ------------------------------------------------------------
+    interviewer_cards: bool = True
     max_problem_chars: int = Field(default=2000, ge=10)
     max_answer_chars: int = Field(default=4000, ge=50)
     context_budget_tokens: int = Field(default=40000, ge=4000)

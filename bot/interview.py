@@ -144,7 +144,7 @@ class Steps:
             log.error("%s: questions not delivered: %s", ctx.key, exc)
             return
         state.intro, state.questions = intro, questions
-        card = self._card(state)
+        card = self._card(state) if self.settings.interviewer_cards else None
         if card is not None:   # the numbers for whoever plays the interviewer (the model never sees them)
             try:
                 await ctx.notice(render_group_numbers(card), kind=Kind.CARD)
@@ -423,7 +423,7 @@ class SectionStream:
         else:
             try:
                 await self._close_missing()
-                card = self.steps._card(state)
+                card = self.steps._card(state) if self.steps.settings.interviewer_cards else None
                 if card is not None and state.mode is Mode.INTERVIEW:   # something to push back with
                     await ctx.notice(render_group_follow_ups(card), kind=Kind.CARD, actions=[Action.END])
             except DeliveryError as exc:

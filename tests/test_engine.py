@@ -36,10 +36,8 @@ async def test_whole_interview_on_redis(redis_engine, fake_llm):
     assert len(q) == 1 and q[0].actions == [Action.SKIP]
     assert 2 <= q[0].markdown.count("?") and "1." in q[0].markdown and "3." in q[0].markdown
     assert sink.partials, "the questions streamed as they were written"
-    # The bot pauses: nothing but the questions (and, for a problem of the bank, the interviewer's
-    # reference numbers to answer them with), and the state says so.
-    assert [m.kind for m in sink.messages] == [Kind.QUESTIONS, Kind.CARD]
-    assert "Interviewer card:" in sink.messages[1].markdown and "URL shortener" in sink.messages[1].markdown
+    # The bot pauses: nothing but the questions, and the state says so.
+    assert [m.kind for m in sink.messages] == [Kind.QUESTIONS]
     assert await phase(engine) is Phase.WAITING_ANSWERS
     assert task_of(fake_llm.requests[-1]) == "Task: clarifying questions."
 
@@ -473,3 +471,27 @@ async def test_control_characters_never_reach_the_model(engine, fake_llm, sink):
     await start(engine, REF, "Design a URL \x1b[2Jshortener\x07", sink=sink)
     text = fake_llm.requests[0]["messages"][0]["content"][0]["text"]
     assert "\x1b" not in text and "\x07" not in text and "shortener" in text
+
+
+async def test_interviewer_cards_for_a_problem_of_the_bank(fake_llm, sink):
+    from bot.app import build_engine
+    from bot.store import MemoryStore
+    from tests.conftest import make_settings
+
+    engine = build_engine(make_settings(fake_llm.base_url, interviewer_cards=True), store=MemoryStore())
+    try:
+        await start(engine, REF, "tinyurl (staff)", sink=sink)
+        assert [m.kind for m in sink.messages] == [Kind.QUESTIONS, Kind.CARD]
+        assert "Interviewer card:" in sink.messages[1].markdown
+        state = await engine.store.load(REF.key())
+        assert state.card_id == "url_shortener" and state.level == "staff"
+        clarify = fake_llm.requests[0]["messages"][0]["content"][0]["text"]
+        assert "staff" in clarify.lower()
+        sink.clear()
+        await reply(engine, REF, "100M links a month", sink=sink)
+        design = [r for r in fake_llm.requests if "Task: present the design." in r["messages"][-1]["content"][-1]["text"]]
+        assert "back-of-the-envelope" in design[0]["messages"][-1]["content"][-1]["text"].lower()
+        assert sink.messages[-1].kind is Kind.CARD and sink.messages[-1].actions == [Action.END]
+        assert "Follow-ups" in sink.messages[-1].markdown
+    finally:
+        await engine.llm.close()
