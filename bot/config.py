@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     # --- limits ------------------------------------------------------------
     interviewer_cards: bool = True
     max_problem_chars: int = Field(default=2000, ge=10)
+    max_attachment_chars: int = Field(default=20000, ge=100, le=200_000)
     max_answer_chars: int = Field(default=4000, ge=50)
     context_budget_tokens: int = Field(default=40000, ge=4000)
     context_keep_turns: int = Field(default=6, ge=2, le=100)

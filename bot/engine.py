@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack
 from aiohttp import web
 
 from . import texts
+from .attachments import take_attachments
 from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
@@ -134,6 +135,11 @@ class Engine:
 
     def _check_command(self, event: Inbound) -> Receipt | None:
         command = "/diagram" if event.kind is EventKind.DIAGRAM else "/interview"
+        if event.attachments:   # the problem may come as a text or Markdown file
+            taken = take_attachments(event.text, event.attachments, self.settings.max_attachment_chars)
+            if taken.problems:
+                return Receipt(kind=ReceiptKind.REFUSED, text="\n".join(taken.problems))
+            event.text, event.attachments = taken.text, []
         platform = self.platforms.get(event.ref.platform)
         word = thread_word(event.text)
         if word and platform is not None and not platform.commands_in_threads:
@@ -287,6 +293,16 @@ class Engine:
                 log.error("%s: opening not delivered: %s", ctx.key, exc)
             return
         user = await platform.display_name(event.author_id, event.author or "someone")
+        if event.attachments:   # an answer may come as a text or Markdown file
+            taken = take_attachments(event.text, event.attachments, self.settings.max_attachment_chars)
+            for problem in taken.problems:
+                try:
+                    await ctx.notice(problem)
+                except DeliveryError as exc:
+                    log.error("%s: attachment notice not delivered: %s", ctx.key, exc)
+            if taken.problems and not taken.text:
+                return   # nothing readable: said why, nothing else to do
+            event.text = taken.text
         if event.kind is EventKind.BUTTON:
             await self._on_button(ctx, event.action, user)
             return

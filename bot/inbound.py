@@ -27,11 +27,24 @@ class EventKind(StrEnum):
     BEGIN = "begin"          # internal: the first event of a freshly opened thread
 
 
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+
+
 class InboundAttachment(BaseModel):
     filename: str
     mime: str = ""
-    size: int = 0
-    text: str | None = None    # the content, when the adapter could read it as text
+    size: int = 0              # bytes, as the platform reports them
+    text: str | None = None    # the content, when the adapter read it (text files within the size limit)
+
+    @property
+    def is_text(self) -> bool:
+        """A text or Markdown file: the only kind the bot reads."""
+        return self.mime.split(";")[0].strip().startswith("text/") or self.filename.lower().endswith(TEXT_SUFFIXES)
+
+
+def readable(attachment: InboundAttachment, limit_chars: int) -> bool:
+    """Should an adapter download this file? Text files no bigger than the limit allows (4 bytes a character)."""
+    return attachment.is_text and attachment.size <= limit_chars * 4
 
 
 class Inbound(BaseModel):

@@ -126,6 +126,20 @@ def opening_fallback(problem: str) -> str:
     return f"So the task is: {problem}. Before I sketch anything, a few quick questions."
 
 
+def attachment_unsupported(filename: str) -> str:
+    return (f"I can only read text or Markdown files, so I left `{filename}` aside. "
+            "Paste the text, or attach it as a .txt or .md file.")
+
+
+def attachment_too_long(filename: str, length: int, limit: int) -> str:
+    return (f"`{filename}` is {length:,} characters; I read files up to {limit:,}. "
+            "Please attach a shorter version (or paste the key parts).")
+
+
+def attachment_unreadable(filename: str) -> str:
+    return f"I couldn't read `{filename}` (the download failed or it isn't UTF-8 text). Please attach it again."
+
+
 def not_started_on(error: str) -> str:
     """A thread could not be opened; `error` is the platform's error code."""
     if error in ("not_in_channel", "channel_not_found"):

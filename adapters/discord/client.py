@@ -27,7 +27,7 @@ from discord.http import Route
 from bot import texts
 from bot.engine import Engine
 from bot.formatting import truncate
-from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind
+from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind, readable
 from bot.messages import Action, DeliveryError
 from bot.state import Mode, ThreadRef
 
@@ -135,9 +135,11 @@ class InterviewBot(discord.Client):
         bot = self
 
         @self.tree.command(name="interview", description="Start a mock system design interview in a new thread")
-        @app_commands.describe(problem="The system to design, e.g. 'Design a URL shortener'")
-        async def interview(interaction: discord.Interaction, problem: str) -> None:
-            await bot.start_command(interaction, problem, Mode.INTERVIEW)
+        @app_commands.describe(problem="The system to design, e.g. 'Design a URL shortener'",
+                               file="Optional: the problem as a .txt or .md file")
+        async def interview(interaction: discord.Interaction, problem: str,
+                            file: discord.Attachment | None = None) -> None:
+            await bot.start_command(interaction, problem, Mode.INTERVIEW, file)
 
         @self.tree.command(name="diagram", description="Just an interview-ready flow diagram, in a new thread")
         @app_commands.describe(system="The system to draw, e.g. 'A ride-hailing app'")
@@ -218,7 +220,8 @@ class InterviewBot(discord.Client):
         return None
 
     # ---------------------------------------------------------- commands
-    async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode) -> None:
+    async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode,
+                            file: discord.Attachment | None = None) -> None:
         started = time.perf_counter()
         command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
         refusal = self._where_refusal(interaction, command)
@@ -228,8 +231,10 @@ class InterviewBot(discord.Client):
             return
         event_id = f"discord:interaction:{interaction.id}"
         self._interactions[event_id] = interaction
+        files = [await self._attachment(file)] if file is not None else []
         receipt = await self.engine.submit(Inbound(
             kind=EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, event_id=event_id, text=problem,
+            attachments=files,
             author_id=str(interaction.user.id), author=interaction.user.display_name,
             ref=ThreadRef(platform="discord", workspace=str(interaction.guild_id),
                           channel=str(interaction.channel_id), thread="")))
@@ -300,11 +305,20 @@ class InterviewBot(discord.Client):
         text = message.content
         if self.user is not None:
             text = re.sub(rf"<@!?{self.user.id}>", "", text)
-        if not text.strip() and (message.attachments or message.stickers or not self.message_content):
-            return   # nothing we can read (or no Message Content intent): stay quiet
+        if not text.strip() and not message.attachments:
+            return   # nothing we can read (a sticker, or no Message Content intent): stay quiet
+        files = [await self._attachment(a) for a in message.attachments] if message.attachments else []
         await self.engine.submit(Inbound(
             kind=EventKind.REPLY, event_id=f"discord:message:{message.id}", ref=self.ref_for(channel, parent_id),
-            author_id=str(message.author.id), author=message.author.display_name, text=text,
-            attachments=[InboundAttachment(filename=a.filename, mime=a.content_type or "", size=a.size)
-                         for a in message.attachments],
+            author_id=str(message.author.id), author=message.author.display_name, text=text, attachments=files,
             bot_thread=getattr(channel, "owner_id", None) == getattr(self.user, "id", -1)))
+
+    async def _attachment(self, att: discord.Attachment) -> InboundAttachment:
+        """The file as the core sees it; text files within the size limit are downloaded."""
+        item = InboundAttachment(filename=att.filename, mime=att.content_type or "", size=att.size)
+        if readable(item, self.settings.max_attachment_chars):
+            try:
+                item.text = (await att.read()).decode("utf-8")
+            except (discord.HTTPException, UnicodeDecodeError) as exc:
+                log.info("attachment %s not read: %s", att.filename, exc)
+        return item

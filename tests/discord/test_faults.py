@@ -53,3 +53,21 @@ async def test_a_hung_post_times_out_into_a_retry_notice(runner, discord_fake, f
     tid = int(thread["id"])
     err = await fake.wait_for(lambda: message_with_button(fake, tid, Action.RETRY.value), 20, "the retry notice")
     assert "couldn't post" in err["content"]
+
+
+async def test_a_markdown_file_is_read_as_the_answer(runner, discord_fake, fake_llm):
+    from tests.fakes.llm_script import last_user_text
+
+    fake = discord_fake
+    await runner.start()
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    tid = int(thread["id"])
+    await wait_text(fake, tid, QUESTIONS, timeout=20)
+    answers = fake.attachment("answers.md", b"# Answers\n100M links a month, p99 50 ms", "text/markdown")
+    picture = fake.attachment("board.png", b"\x89PNG\r\n", "image/png")
+    await fake.say(tid, "", attachments=[answers, picture])
+    await wait_text(fake, tid, "That's my design", timeout=20)
+    assert "board.png" in fake.thread_text(tid) and "text or Markdown" in fake.thread_text(tid)
+    design = [r for r in fake_llm.requests if "Task: present the design." in last_user_text(r)]
+    assert "100M links a month" in last_user_text(design[0])

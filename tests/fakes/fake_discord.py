@@ -158,6 +158,7 @@ class FakeDiscord:
         self._windows: dict[tuple, tuple[float, int]] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.cdn: dict[str, bytes] = {}
         self.guild_id = GUILD_ID
         self.threads_in_guild_create = True   # False: like archived threads, unknown to a fresh client
         self.channel_id = CHANNEL_ID
@@ -183,6 +184,7 @@ class FakeDiscord:
     async def start(self) -> "FakeDiscord":
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/{aid}/{name}", self._cdn)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -326,14 +328,26 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return iid
 
+    def attachment(self, filename: str, data: bytes, content_type: str) -> dict:
+        """An attachment object (as in a message) whose bytes this fake serves from its CDN route."""
+        aid = snowflake()
+        self.cdn[str(aid)] = data
+        url = f"{self.base_url}/cdn/{aid}/{filename}"
+        return {"id": str(aid), "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                "content_type": content_type}
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        data = self.cdn.get(request.match_info["aid"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
+
     async def say(self, channel_id: int, content: str, *, user_id: int = OWNER_ID, bot: bool = False,
-                  message_id: int | None = None) -> int:
+                  message_id: int | None = None, attachments: list[dict] | None = None) -> int:
         """A member (or another bot) posts in a channel/thread; returns the message id."""
         if user_id not in self.members:
             self.add_member(user_id, f"user{user_id}", bot=bot)
         member = self.members[user_id]
         mid = message_id or snowflake()
-        msg = self._message(int(channel_id), content, author=member["user"], mid=mid)
+        msg = self._message(int(channel_id), content, author=member["user"], mid=mid, attachments=attachments)
         msg["member"] = {k: v for k, v in member.items() if k != "user"}
         self.messages[mid] = msg
         await self.dispatch("MESSAGE_CREATE", msg)
