@@ -9,7 +9,6 @@ from .layout import LayoutState, Link
 from .model import Graph, NodeKind
 from .width import char_width, dw, wrap
 
-
 KIND_MARKERS: dict[NodeKind, tuple[str, str]] = {
     NodeKind.client: ("@", ""),
     NodeKind.service: ("", ""),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .canvas import Canvas, Glyphs, _draw_box
 from .labels import BOTTLENECK_MARK, CHANGED_MARK, KIND_MARKERS, SCALING_MARK, _wrap
 from .layering import _size_box
-from .layout import _CONTENT_MAX, _GAP_BOX, Fallback, Item, Layout, RenderedDiagram
+from .layout import _CONTENT_MAX, _GAP_BOX, Item, RenderedDiagram
 from .model import KIND_HELP, Graph, NodeKind
 
 

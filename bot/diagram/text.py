@@ -19,8 +19,8 @@ Symbols (the legend lists only those a diagram uses): kind markers around the la
 from __future__ import annotations
 
 from .canvas import _EMPTY, ASCII, UNICODE, Canvas, _draw_box
-from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, node_text, place_edge_labels
 from .fans import collapse_fans
+from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, node_text, place_edge_labels
 from .layering import _merge_parallel, layer_rows
 from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram, _release, _row_width
 from .legend import _group_lines, _legend, _render_list
