@@ -127,6 +127,18 @@ def check_tags(graph: Graph, out, layout, body: str) -> None:
             assert inner in body    # written on the line itself
         else:
             assert body.count(tag) == 1, (tag, body)
+            # one blank from a line on one side, at least two blanks on the other: only one line owns it
+            row = next(ln for ln in body.split("\n") if tag in ln)
+            x0 = row.index(tag)
+            left, right = row[max(0, x0 - 3):x0].rjust(3), row[x0 + len(tag):x0 + len(tag) + 3].ljust(3)
+            lines = "│┆┼▲▼┌┐└┘"
+            owned_left = left[2] == " " and left[1] in lines
+            owned_right = right[0] == " " and right[1] in lines
+            assert owned_left != owned_right, (tag, row)
+            if owned_left:
+                assert right[:2] == "  " or right.strip() == "", (tag, row)
+            else:
+                assert left[1:] == "  ", (tag, row)
     for k, tag in layout.tags.items():
         e = graph.edges[k]
         entry = next(ln for ln in entries if ln.startswith(tag + " "))
