@@ -183,7 +183,7 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[in
     tr = cy + 1 + st.spare + lk.track
     out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
     tries = [(tr, lk.t, out), (tr, lk.s, -out)]
-    tries += [(r, lk.t, 0) for r in range(tr + 1, y1)] if lk.track is not None else []
+    tries += [(r, lk.t, 0) for r in range(tr + 1, y1 + (not lk.rev))] if lk.track is not None else []
     tries += [(r, lk.s, 0) for r in range(tr - 1, max(cy, y0) - 1, -1)]
     return tries
 
