@@ -171,9 +171,8 @@ def assign_tracks(links: list[Link], labels: dict[int, str], width: int) -> int:
         lk.labelled = bool(labels[lk.edge]) and ((lk.last and not lk.rev) or (lk.first and lk.rev))
     right = sorted((lk for lk in links if lk.t > lk.s), key=lambda lk: -lk.s)
     left = sorted((lk for lk in links if lk.t < lk.s), key=lambda lk: lk.s)
-    still = [lk for lk in links if lk.t == lk.s and lk.labelled]
     rows: list[list[tuple[int, int]]] = []
-    for group in (right, left, still):
+    for group in (right, left):
         placed: list[Link] = []
         for lk in group:
             lo, hi = _reach(lk, labels, width)
