@@ -75,7 +75,6 @@ def _order(rows) -> None:
             break               # a fixed point: further sweeps would change nothing either
     rows[:] = best_rows
     setpos()
-    _transpose(rows, channels)
     # boxes of one group side by side, where that costs no extra crossings
     for row in rows:
         if len({it.group for it in row if it.group}) == 0:
@@ -159,24 +158,3 @@ def _position(rows, canvas: int) -> None:
         sweep(range(n - 2, -1, -1), "below")
     sweep(range(1, n), "above")
 
-
-def _transpose(rows, channels) -> None:
-    """Swap neighbours in a row while that removes crossings (after the barycenter sweeps, which
-    stop at orders a single swap still improves)."""
-    for _ in range(3):
-        improved = False
-        for i, row in enumerate(rows):
-            near = [k for k in (i - 1, i) if 0 <= k < len(channels)]
-            for j in range(len(row) - 1):
-                before = sum(_channel_crossings(channels[k]) for k in near)
-                if before == 0:
-                    break
-                row[j], row[j + 1] = row[j + 1], row[j]
-                row[j].pos, row[j + 1].pos = j, j + 1
-                if sum(_channel_crossings(channels[k]) for k in near) < before:
-                    improved = True
-                else:
-                    row[j], row[j + 1] = row[j + 1], row[j]
-                    row[j].pos, row[j + 1].pos = j, j + 1
-        if not improved:
-            return
