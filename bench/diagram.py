@@ -18,12 +18,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.diagram import Edge, Graph, Node, NodeKind, parse_graph, render_png, render_text, to_dot  # noqa: E402
-from bot.diagram.text import render_text_layout  # noqa: E402
-from tests.test_diagram_golden import DESIGNS, GOLDEN  # noqa: E402
+from bot.diagram import Edge, Graph, Node, NodeKind, parse_graph, render_png, render_text, to_dot
+from bot.diagram.text import render_text_layout
+from tests.test_diagram_golden import DESIGNS, GOLDEN
 
 LABELS = ["Web App", "Mobile App", "API Gateway", "Auth Service", "User Service", "Feed Service",
           "Post Service", "Media Service", "Search API", "Notify Service", "Redis Cache", "Users DB",
@@ -33,7 +34,7 @@ KINDS = [NodeKind.client, NodeKind.client, NodeKind.gateway, NodeKind.service, N
          NodeKind.service, NodeKind.service, NodeKind.service, NodeKind.service, NodeKind.service,
          NodeKind.cache, NodeKind.database, NodeKind.database, NodeKind.database, NodeKind.queue,
          NodeKind.worker, NodeKind.storage, NodeKind.external, NodeKind.worker, NodeKind.worker]
-NO_BUDGET = {"max_crossings": 10**6, "max_height": 10**6}
+NO_BUDGET: dict[str, Any] = {"max_crossings": 10**6, "max_height": 10**6}
 
 
 def graph20() -> Graph:
@@ -60,7 +61,7 @@ def dense40() -> Graph:
 
 
 def _bezier(pts: list[list[float]], steps: int = 8) -> list[tuple[float, float]]:
-    out = [tuple(pts[0])]
+    out = [(pts[0][0], pts[0][1])]
     for i in range(0, len(pts) - 3, 3):
         p0, p1, p2, p3 = pts[i:i + 4]
         for k in range(1, steps + 1):
@@ -151,7 +152,7 @@ def main() -> int:
     args = ap.parse_args()
     ok = quality_table(max(10, args.runs // 4))
     dense = dense40()
-    out, lay = render_text_layout(dense, width=60)
+    _out, lay = render_text_layout(dense, width=60)
     _, drawn = render_text_layout(dense, width=60, **NO_BUDGET)
     print(f"\n20 nodes / 40 edges (random): drawn {drawn.crossings} crossings, {drawn.height} lines -> "
           f"{'list form (' + lay.fallback.value + ')' if lay.fallback else 'picture'}, {lay.height} lines")

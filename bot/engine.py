@@ -76,7 +76,9 @@ class Engine:
         self.llm = llm
         self.prompts = prompts
         self.whiteboard = WhiteboardMaker(llm, prompts, width=settings.diagram_width,
-                                          ascii_only=settings.diagram_ascii, png=png)
+                                          ascii_only=settings.diagram_ascii, png=png,
+                                          max_crossings=settings.diagram_max_crossings,
+                                          max_lines=settings.diagram_max_lines)
         self.steps = Steps(settings, llm, prompts, self.whiteboard)
         self.platforms: dict[str, Platform] = {}
         self.metrics = metrics or default_metrics()

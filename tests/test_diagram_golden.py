@@ -46,7 +46,7 @@ def test_golden_pictures_are_sound(name, width):
 @pytest.mark.parametrize("width", [42, 60])
 def test_golden_pictures_add_no_crossings_and_put_entry_points_on_top(name, width):
     g = parse_graph((GOLDEN / f"{name}.json").read_text())
-    out, layout = render_text_layout(g, width=width)
+    _out, layout = render_text_layout(g, width=width)
     assert layout.fallback is None
     assert layout.crossings == layout.order_crossings <= 2
     tops = {nid: y for nid, (_x, y, _w, _h) in layout.boxes.items()}

@@ -17,6 +17,12 @@ Why our own text renderer (evaluated Nov 2026):
   dependency.
 So the text renderer is pure Python (`bot.diagram.text`); Graphviz `dot` is
 only used, when installed, for the optional PNG.
+
+Modules: `model` (graph models whose validators repair what they can, `repair`
+the pure helpers they use), `schema` (the tool schema), `diff` (what changed),
+`fans` (similar fans drawn as one box), the text renderer's stages sharing one
+`layout.LayoutState` (`layering`, `ordering`, `routing`, `canvas`, `labels`,
+`legend`, `width` for display widths), and `text` running them; `png`, `mermaid`.
 """
 from .mermaid import to_mermaid
 from .model import (

@@ -53,7 +53,7 @@ def _style_bits(style: str) -> int:
     return _SYNC if style == "sync" else _ASYNC if style == "async" else _OTHER
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _line_glyphs(g: Glyphs) -> dict[int, str]:
     """Glyph of a cell crossed by one line, by its piece."""
     out = {}
@@ -148,7 +148,7 @@ class Canvas:
         more = self.more
         for key, piece in self.conn.items():
             y, x = divmod(key, _CELL_KEY)
-            row = rows[y] if y < nrows else ()
+            row: list[str] = rows[y] if y < nrows else []
             inside = x < len(row)
             if inside:
                 cur = row[x]

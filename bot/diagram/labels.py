@@ -180,10 +180,12 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[in
     cy, chh = channel
     y0 = lk.up.y + lk.up.h if lk.up.is_box else cy
     y1 = cy + chh - 1
+    if lk.track is None:        # a straight drop: beside it, anywhere down the channel
+        return [(r, lk.s, 0) for r in range(max(cy, y0), y1 + 1)]
     tr = cy + 1 + st.spare + lk.track
     out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
     tries = [(tr, lk.t, out), (tr, lk.s, -out)]
-    tries += [(r, lk.t, 0) for r in range(tr + 1, y1)] if lk.track is not None else []
+    tries += [(r, lk.t, 0) for r in range(tr + 1, y1 + (not lk.rev))] if lk.track is not None else []
     tries += [(r, lk.s, 0) for r in range(tr - 1, max(cy, y0) - 1, -1)]
     return tries
 
@@ -191,8 +193,11 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[in
 _ON_LINE = "123456789"
 
 
-def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link, tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
+def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
+                  tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
+    if not st.spare:
+        raise NoRoomForTag(lk)      # first try spare rows: a tag beside its line reads better
     plain = (st.glyphs.v, st.glyphs.av)
 
     def line_cell(y: int, col: int) -> bool:

@@ -225,7 +225,7 @@ def _prefit_layers(st: LayoutState) -> None:
         bad = next((L for L in range(nl) if est[L] > width and len(boxes[L]) >= 2), None)
         if bad is None:
             return
-        cands = sorted(reversed(boxes[bad]), key=lambda v: (npred[v], len(succ[v])))
+        cands = sorted(boxes[bad][::-1], key=lambda v: (npred[v], len(succ[v])))  # noqa: C415 (ties: rightmost first)
         need, moved = est[bad], []
         for v in cands[:-1]:
             moved.append(v)
@@ -307,7 +307,7 @@ def _fit_rows(rows, width, skip=0):
             return False, None
         # move down the boxes that add the fewest pass-through lines (rightmost on ties)
         # until what stays would fit
-        cands = sorted(reversed(boxes), key=lambda it: (len(it.ups), len(it.downs)))
+        cands = sorted(boxes[::-1], key=lambda it: (len(it.ups), len(it.downs)))  # noqa: C415 (rightmost first)
         need = _row_width(row)
         moved = []
         for it in cands[:-1]:

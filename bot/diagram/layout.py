@@ -1,6 +1,7 @@
 """The layout state every stage of the text renderer shares, and the items it lays out."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -50,8 +51,27 @@ class Fallback(StrEnum):
 
 
 class Item:
-    __slots__ = ("key", "node", "edge", "is_box", "w", "h", "x", "y", "lines", "cw", "ups", "downs", "pos",
-                 "in_port", "out_port", "text", "group", "above", "below")
+    __slots__ = (
+        "above",
+        "below",
+        "cw",
+        "downs",
+        "edge",
+        "group",
+        "h",
+        "in_port",
+        "is_box",
+        "key",
+        "lines",
+        "node",
+        "out_port",
+        "pos",
+        "text",
+        "ups",
+        "w",
+        "x",
+        "y",
+    )
 
     def __init__(self, key, node=None, edge=None):
         self.key = key
@@ -81,7 +101,7 @@ class Item:
 
 
 class Link:
-    __slots__ = ("up", "low", "edge", "first", "last", "rev", "style", "s", "t", "track", "labelled")
+    __slots__ = ("edge", "first", "labelled", "last", "low", "rev", "s", "style", "t", "track", "up")
 
     def __init__(self, up, low, edge, first, last, rev, style):
         self.up, self.low, self.edge = up, low, edge
@@ -96,7 +116,7 @@ _GAP = ((1, _GAP_DUMMY), (_GAP_DUMMY, _GAP_BOX))   # pass-through lines keep a b
 
 def _gaps(row) -> list[int]:
     """Gap before each item of the row (0 before the first)."""
-    return [0] + [_GAP[a.is_box][b.is_box] for a, b in zip(row, row[1:])]
+    return [0] + [_GAP[a.is_box][b.is_box] for a, b in itertools.pairwise(row)]
 
 
 def _row_width(row) -> int:

@@ -1,10 +1,10 @@
 """What goes under the picture: legend, groups, and the list form when no picture fits."""
 from __future__ import annotations
 
-from .canvas import Canvas, Glyphs, _draw_box
+from .canvas import Canvas, _draw_box
 from .labels import BOTTLENECK_MARK, CHANGED_MARK, KIND_MARKERS, SCALING_MARK, _wrap
 from .layering import _size_box
-from .layout import _CONTENT_MAX, _GAP_BOX, Item, RenderedDiagram
+from .layout import _CONTENT_MAX, _GAP_BOX, Item, Layout, LayoutState, RenderedDiagram
 from .model import KIND_HELP, Graph, NodeKind
 
 
@@ -21,7 +21,9 @@ def _group_lines(graph: Graph, width: int) -> list[str]:
     return out
 
 
-def _legend(graph: Graph, g: Glyphs, marked: set[str], *, back: bool, list_mode: bool, width: int) -> str:
+def legend_text(st: LayoutState, *, back: bool, list_mode: bool) -> str:
+    """The legend: exactly the symbols the picture (or list) uses."""
+    graph, g, marked, width = st.graph, st.glyphs, st.marked, st.width
     rows: list[tuple[str, str]] = []
     kinds = {n.kind for n in graph.nodes if type(n.kind) is NodeKind}
     for k in NodeKind:
@@ -55,8 +57,9 @@ def _legend(graph: Graph, g: Glyphs, marked: set[str], *, back: bool, list_mode:
     return "\n".join(out)
 
 
-def _render_list(graph, g, width, texts, changes, marked, layout):
-    """Fallback when no layered drawing fits: stacked boxes, connections listed."""
+def render_list(st: LayoutState, changes: list[str], layout: Layout) -> tuple[RenderedDiagram, Layout]:
+    """The list form (no picture fits, or it would pass a budget): packed boxes, connections listed."""
+    graph, g, width, texts = st.graph, st.glyphs, st.width, st.texts
     layout.list_mode = True
     cv = Canvas()
     x = y = row_h = 0
@@ -88,5 +91,5 @@ def _render_list(graph, g, width, texts, changes, marked, layout):
                 layout.listed_labels.append(k)
             lines += _wrap(s, width, "    ")
     lines += _group_lines(graph, width)
-    legend = _legend(graph, g, marked, back=False, list_mode=True, width=width)
+    legend = legend_text(st, back=False, list_mode=True)
     return RenderedDiagram("\n".join(lines), legend, changes), layout

@@ -397,9 +397,9 @@ def _plainly_valid(graph: Graph) -> bool:
     return True
 
 
-# re-exported for callers that import everything from here
-from .diff import EdgeKey, GraphDiff, diff_graphs
-from .schema import GRAPH_TOOL
+# re-exported for callers that import everything from here (imported last: they import this module)
+from .diff import EdgeKey, GraphDiff, diff_graphs  # noqa: E402
+from .schema import GRAPH_TOOL  # noqa: E402
 
 __all__ = ["GRAPH_TOOL", "KIND_HELP", "MAX_EDGES", "MAX_EDGE_LABEL", "MAX_LABEL", "MAX_NODES", "Edge", "EdgeKey",
            "Graph", "GraphDiff", "GraphError", "Node", "NodeKind", "check_graph", "diff_graphs", "parse_graph",

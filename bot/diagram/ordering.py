@@ -109,20 +109,16 @@ def _place(row, desired, canvas, gaps=None, ws=None) -> None:
     xs = []
     for w, d in zip(ws, desired):     # round(d), clamped to [0, canvas - w] (the upper bound wins)
         x = round(d)
-        if x < 0:
-            x = 0
-        if x > canvas - w:
-            x = canvas - w
+        x = max(x, 0)
+        x = min(x, canvas - w)
         xs.append(x)
     for j in range(1, len(row)):
         lo = xs[j - 1] + ws[j - 1] + gaps[j]
-        if xs[j] < lo:
-            xs[j] = lo
+        xs[j] = max(xs[j], lo)
     xs[-1] = min(xs[-1], canvas - ws[-1])
     for j in range(len(row) - 2, -1, -1):
         hi = xs[j + 1] - gaps[j + 1] - ws[j]
-        if xs[j] > hi:
-            xs[j] = hi
+        xs[j] = min(xs[j], hi)
     for it, x in zip(row, xs):
         it.x = x
 
@@ -161,3 +157,4 @@ def _position(rows, canvas: int) -> None:
         sweep(range(1, n), "above")
         sweep(range(n - 2, -1, -1), "below")
     sweep(range(1, n), "above")
+

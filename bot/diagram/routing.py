@@ -13,8 +13,11 @@ lower line never share a column, and two lines meet only at a perpendicular cros
 """
 from __future__ import annotations
 
+import itertools
+
 from .canvas import Canvas
 from .layout import Item, LayoutState, Link
+from .width import dw
 
 _LABEL_PAD = 2      # blank cells kept between a label and the next line or label
 _TAG = 4            # "(nn)"
@@ -58,11 +61,11 @@ class _Side:
         fixed[k] = c
         cols = [fixed.get(j) for j in range(len(self.links))]
         known = [(j, col) for j, col in enumerate(cols) if col is not None]
-        if any(a[1] >= b[1] for a, b in zip(known, known[1:], strict=False)):
+        if any(a[1] >= b[1] for a, b in itertools.pairwise(known)):
             return False
         bounds = [(-1, self.first - 1)] + known + [(len(self.links), self.last + 1)]
         taken = set(fixed.values())
-        for (j0, c0), (j1, c1) in zip(bounds, bounds[1:], strict=False):
+        for (j0, c0), (j1, c1) in itertools.pairwise(bounds):
             need = j1 - j0 - 1
             if need > 0:
                 start = c0 + 1 + (c0 + 1 - self.parity) % 2
@@ -146,8 +149,8 @@ def _reach(lk: Link, labels: dict[int, str], width: int) -> tuple[int, int]:
     if lk.labelled:
         # room for the label on the side of the lower line away from the run (straight: either
         # side), or at least for its tag "(nn)"
-        n = len(labels[lk.edge])
-        sides = (1, -1) if lk.t >= lk.s else (-1, 1)
+        n = dw(labels[lk.edge])
+        sides: tuple[int, ...] = (1, -1) if lk.t >= lk.s else (-1, 1)
         if lk.t != lk.s:
             sides = sides[:1]
         for size in (n, _TAG):
@@ -168,9 +171,8 @@ def assign_tracks(links: list[Link], labels: dict[int, str], width: int) -> int:
         lk.labelled = bool(labels[lk.edge]) and ((lk.last and not lk.rev) or (lk.first and lk.rev))
     right = sorted((lk for lk in links if lk.t > lk.s), key=lambda lk: -lk.s)
     left = sorted((lk for lk in links if lk.t < lk.s), key=lambda lk: lk.s)
-    still = [lk for lk in links if lk.t == lk.s and lk.labelled]
     rows: list[list[tuple[int, int]]] = []
-    for group in (right, left, still):
+    for group in (right, left):
         placed: list[Link] = []
         for lk in group:
             lo, hi = _reach(lk, labels, width)

@@ -23,7 +23,7 @@ from .fans import collapse_fans
 from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, node_text, place_edge_labels
 from .layering import _merge_parallel, layer_rows
 from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram, _release, _row_width
-from .legend import _group_lines, _legend, _render_list
+from .legend import _group_lines, legend_text, render_list
 from .model import Graph, check_graph, diff_graphs
 from .ordering import _channel_crossings, _position
 from .routing import draw_lines, plan_channels
@@ -85,7 +85,7 @@ def render_text_layout(graph: Graph, *, width: int = 60, ascii_only: bool = Fals
     if layout.height > max_height:
         return _as_list(st, changes, Fallback.too_tall)
     back = any(st.rev)
-    legend = _legend(st.graph, st.glyphs, st.marked, back=back, list_mode=False, width=st.width)
+    legend = legend_text(st, back=back, list_mode=False)
     return RenderedDiagram("\n".join(lines), legend, changes), layout
 
 
@@ -96,7 +96,7 @@ class _OverBudget(Exception):
 def _as_list(st: LayoutState, changes: list[str], why: Fallback) -> tuple[RenderedDiagram, Layout]:
     crossings, order = st.layout.crossings, st.layout.order_crossings
     layout = Layout(fallback=why, crossings=crossings, order_crossings=order, members=st.layout.members)
-    out, layout = _render_list(st.graph, st.glyphs, st.width, st.texts, changes, st.marked, layout)
+    out, layout = render_list(st, changes, layout)
     layout.height = len(out.text.split("\n"))
     return out, layout
 
