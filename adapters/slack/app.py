@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Awaitable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -23,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.engine import Engine
-from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind
+from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind, readable
 from bot.messages import Action, DeliveryError
 from bot.metrics import record_platform_429
 from bot.state import ThreadRef
@@ -70,9 +71,9 @@ class DropNoise(AsyncMiddleware):
         return await next()
 
 
-def _attachments(event: dict) -> list[InboundAttachment]:
-    return [InboundAttachment(filename=str(f.get("name") or "file"), mime=str(f.get("mimetype") or ""),
-                              size=int(f.get("size") or 0)) for f in event.get("files") or [] if isinstance(f, dict)]
+def _attachment(file: dict) -> InboundAttachment:
+    return InboundAttachment(filename=str(file.get("name") or "file"), mime=str(file.get("mimetype") or ""),
+                             size=int(file.get("size") or 0))
 
 
 class SlackBot:
@@ -190,12 +191,31 @@ class SlackBot:
         if _event_is_noise(body):  # socket mode skips no middleware, but be sure
             return
         bot_user = ((body.get("authorizations") or [{}])[0] or {}).get("user_id")
+        files = [await self._download(f) for f in event.get("files") or [] if isinstance(f, dict)]
         await self.engine.submit(Inbound(
             kind=EventKind.REPLY, event_id=f"slack:{body.get('event_id') or event['channel'] + ':' + event['ts']}",
             ref=ThreadRef(platform="slack", workspace=body.get("team_id") or event.get("team") or "-",
                           channel=event["channel"], thread=event["thread_ts"]),
             author_id=event.get("user", ""), text=from_slack(event.get("text") or ""),
-            attachments=_attachments(event), bot_thread=bool(bot_user) and event.get("parent_user_id") == bot_user))
+            attachments=files, bot_thread=bool(bot_user) and event.get("parent_user_id") == bot_user))
+
+    async def _download(self, file: dict) -> InboundAttachment:
+        """A file of a message as the core sees it; text files within the size limit are downloaded."""
+        item = _attachment(file)
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url or not readable(item, self.settings.max_attachment_chars):
+            return item
+        headers = {"Authorization": f"Bearer {self.api.client.token}"}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout)) as s, \
+                    s.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status == 200:
+                    item.text = (await resp.read()).decode("utf-8")
+                else:
+                    log.info("file %s not downloaded: HTTP %s", item.filename, resp.status)
+        except (aiohttp.ClientError, TimeoutError, UnicodeDecodeError) as exc:
+            log.info("file %s not downloaded: %s", item.filename, exc.__class__.__name__)
+        return item
 
     async def _on_action(self, ack, body: dict, action: dict) -> None:
         message = body.get("message") or {}

@@ -119,6 +119,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}                # file_id -> bytes sent to the upload URL
         self.files: list[dict[str, Any]] = []              # completed uploads (channel, thread_ts, title)
         self.responses: list[dict[str, Any]] = []          # posts to response_url
+        self.hosted: dict[str, bytes] = {}                 # file id -> bytes of files people attached
         self.rate_limited = 0
         self.users: dict[str, str] = {}                    # user id -> display name for users.info
         self._buckets: dict[tuple[str, str], _Bucket] = {}
@@ -135,6 +136,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._file)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -156,6 +158,20 @@ class FakeSlack:
              retry_after: float | None = None, times: int = 1, delay: float = 0.0) -> None:
         for _ in range(times):
             self.faults[method].append(Fault(status=status, error=error, retry_after=retry_after, delay=delay))
+
+    def host_file(self, name: str, data: bytes, mimetype: str) -> dict[str, Any]:
+        """A file object as it appears in a message event; its bytes are served to the bot token only."""
+        file_id = f"F{next(self._files):08d}"
+        self.hosted[file_id] = data
+        url = f"{self.root}/files-pri/{file_id}/{name}"
+        return {"id": file_id, "name": name, "mimetype": mimetype, "size": len(data), "url_private": url,
+                "url_private_download": url}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.Response(status=302, headers={"Location": f"{self.root}/login"})
+        data = self.hosted.get(request.match_info["file_id"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
 
     def response_url(self, name: str = "r") -> str:
         return f"{self.root}/response/{name}"

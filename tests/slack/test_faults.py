@@ -128,3 +128,20 @@ async def test_a_hanging_slack_call_is_retried_not_fatal(slack):
     first = slack.fake.thread("C1", thread)[-1]
     assert any(e["action_id"] == Action.SKIP.value for b in first["blocks"] if b["type"] == "actions"
                for e in b["elements"])
+
+
+async def test_a_markdown_file_in_a_reply_is_read_as_the_answer(slack, fake_llm):
+    from tests.fakes.llm_script import last_user_text
+
+    await slack.command("Design a URL shortener")
+    await slack.settle()
+    thread = slack.parent()["ts"]
+    files = [slack.fake.host_file("answers.md", b"100M links a month, p99 50 ms", "text/markdown"),
+             slack.fake.host_file("board.png", b"\x89PNG", "image/png")]
+    status, _ = await slack.reply(thread, "", subtype="file_share", files=files)
+    assert status == 200
+    await slack.settle()
+    texts = slack.thread_texts(thread)
+    assert any("board.png" in t for t in texts) and "That's my design" in texts[-1]
+    design = [r for r in fake_llm.requests if "Task: present the design." in last_user_text(r)]
+    assert "100M links a month" in last_user_text(design[0])
