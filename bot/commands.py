@@ -11,12 +11,14 @@ class Word(StrEnum):
     EXPORT = "export"
     HELP = "help"
     USAGE = "usage"
+    CURVEBALL = "curveball"
     SKIP = "skip"
     NONE = "none"   # an ordinary message
 
 
 _PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
     (Word.HELP, re.compile(r"^\s*/?(help|\?|-h|--help)\s*[?!.]*\s*$", re.I)),
+    (Word.CURVEBALL, re.compile(r"^\s*/?(curve ?ball|give us a curve ?ball|follow-? ?up)\s*[?!.]*\s*$", re.I)),
     (Word.USAGE, re.compile(r"^\s*/?(usage|budget|quota)\s*[?!.]*\s*$", re.I)),
     (Word.EXPORT, re.compile(r"^\s*/?(export|transcript)\s*[.!]*\s*$", re.I)),
     (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),

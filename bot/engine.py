@@ -357,6 +357,8 @@ class Engine:
             await ctx.notice(texts.EMPTY_MESSAGE)
         elif word is Word.HELP:
             await ctx.notice(texts.THREAD_HELP)
+        elif word is Word.CURVEBALL and state.phase is not Phase.ENDED:
+            await self.steps.curveball(ctx)
         elif word is Word.USAGE:
             who = who_for(ctx.state.ref, ctx.author_id or user)
             await ctx.notice(usage_text(await self.budget.today(who), utc_now()))

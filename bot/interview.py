@@ -13,7 +13,8 @@ from typing import Awaitable, Callable
 
 from . import texts
 from .budget import interview_usage_line
-from .card_render import render_group_follow_ups, render_group_numbers
+from .card_draft import curveball_prompt, parse_curveball
+from .card_render import next_throwable, render_group_follow_ups, render_group_numbers, render_throwable
 from .cards import ProblemCard, default_bank
 from .context import (
     FoldOutcome,
@@ -26,7 +27,7 @@ from .context import (
 )
 from .design_extras import design_extras
 from .formatting import neutralize_mentions
-from .framing import Framed, frame_answer, frame_message, new_boundary
+from .framing import Framed, frame_answer, frame_message, frame_problem, new_boundary
 from .freehand import wrap_fenced_diagrams
 from .levels import Level, level_opening_note
 from .llm import LLMError, LLMResult, ModelClient, TextCallback
@@ -298,6 +299,27 @@ class Steps:
             log.error("%s: updated diagram not delivered: %s", ctx.key, exc)
             await self.fail(ctx, Pending(step="discuss", text="Please post the updated diagram again.",
                                          user="the interviewer"), texts.delivery_failed())
+
+    # ---------------------------------------------------------- curveball
+    async def curveball(self, ctx: Ctx) -> None:
+        """One follow-up for the group to throw at the candidate: from the card, else written for this design."""
+        state = ctx.state
+        card = self._card(state)
+        question = next_throwable(card, state.thrown) if card is not None else None
+        if question is None:
+            design = "\n\n".join(state.sections.values())
+            ask = curveball_prompt(frame_problem(state.problem), design, state.thrown,
+                                   directory=self.settings.prompts_dir)
+            try:
+                question = parse_curveball((await self._call(state, [Turn(role="user", content=ask)])).text)
+            except LLMError as exc:
+                await ctx.notice(exc.user_message, kind=Kind.ERROR)
+                return
+        if not question:
+            await ctx.notice(texts.NO_CURVEBALL)
+            return
+        state.thrown.append(question)
+        await ctx.notice(render_throwable(question), kind=Kind.CARD)
 
     # ---------------------------------------------------------------- end
     async def end(self, ctx: Ctx) -> None:

@@ -119,6 +119,7 @@ class InterviewState(BaseModel):
     sections: dict[str, str] = Field(default_factory=dict)
     graph: dict[str, Any] | None = None
     revisions: int = 0
+    thrown: list[str] = Field(default_factory=list)   # curveballs already given to the group
     summary: str = ""   # running summary of discussion turns folded out of `history`
     ended_notice_sent: bool = False
     pending: Pending | None = None

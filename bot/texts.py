@@ -22,6 +22,7 @@ THREAD_HELP = (
     "- give feedback or a new requirement, and I'll revise the design\n"
     "- ask me to *describe the diagram*, or *dig into* any component\n"
     "- say *export* for a Markdown transcript (with Mermaid source for the diagram)\n"
+    "- say *curveball* for a follow-up to throw at me, *usage* for today's model use\n"
     "- say *retry* if something failed, or *end* to wrap up"
 )
 
@@ -29,6 +30,7 @@ QUESTIONS_HEADER = "**A few quick questions before I design anything:**"
 ANSWER_PROMPT = "_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._"
 
 ALREADY_PAST_QUESTIONS = "We're already past the questions."
+NO_CURVEBALL = "I'm out of good follow-ups for this one. Push on anything in the design you doubt."
 EMPTY_MESSAGE = "That message was empty. " + THREAD_HELP
 NOTHING_TO_RETRY = "Nothing to retry: the last step worked."
 RETRYING = "Retrying…"

@@ -495,3 +495,31 @@ async def test_interviewer_cards_for_a_problem_of_the_bank(fake_llm, sink):
         assert "Follow-ups" in sink.messages[-1].markdown
     finally:
         await engine.llm.close()
+
+
+async def test_curveball_from_the_card_then_written_for_the_design(fake_llm, sink):
+    from bot.app import build_engine
+    from bot.cards import default_bank
+    from bot.store import MemoryStore
+    from tests.conftest import make_settings
+
+    engine = build_engine(make_settings(fake_llm.base_url), store=MemoryStore())
+    try:
+        await start(engine, REF, "Design a URL shortener", sink=sink)
+        await reply(engine, REF, "skip", sink=sink)
+        card = default_bank().get("url_shortener")
+        throwable = len(card.follow_ups) + 1
+        for _ in range(throwable):
+            sink.clear()
+            await reply(engine, REF, "curveball", sink=sink)
+            assert sink.messages[-1].kind is Kind.CARD and "Try asking the candidate" in sink.messages[-1].markdown
+        state = await engine.store.load(REF.key())
+        assert len(set(state.thrown)) == throwable and card.curveball in state.thrown
+        n = len(fake_llm.requests)
+        fake_llm.replies.append(Reply(text="What happens when the same long URL is shortened twice?"))
+        sink.clear()
+        await reply(engine, REF, "curveball", sink=sink)
+        assert len(fake_llm.requests) == n + 1
+        assert "shortened twice" in sink.messages[-1].markdown
+    finally:
+        await engine.llm.close()
