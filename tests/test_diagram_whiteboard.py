@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.llm import LLM
-from bot.prompts import load_prompts
+from bot.prompts import Prompts
 from bot.state import Usage
 from bot.whiteboard import WhiteboardMaker
 from tests.conftest import make_settings
@@ -26,7 +26,7 @@ async def fake():
 @pytest.fixture
 async def maker(fake):
     llm = LLM(make_settings(fake.base_url))
-    yield WhiteboardMaker(llm, load_prompts(str(PROJECT_ROOT / "prompts")), width=42, png=False)
+    yield WhiteboardMaker(llm, Prompts(str(PROJECT_ROOT / "prompts")), width=42, png=False)
     await llm.close()
 
 
