@@ -28,13 +28,13 @@ class TokenBucket:
         self.tokens = capacity
         self.stamp = time.monotonic()
 
-    def _refill(self) -> None:
+    def refill(self) -> None:
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
 
     def try_take(self) -> bool:
-        self._refill()
+        self.refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
@@ -103,6 +103,11 @@ class SlackApi:
             kw["blocks"] = blocks
         resp = await self.client.chat_postMessage(**kw)
         return resp["ts"]
+
+    def can_edit_soon(self) -> bool:
+        """Is there chat.update budget left for a placeholder's final edit (and an edit or two before it)?"""
+        self._updates.refill()
+        return self._updates.tokens >= 2
 
     async def update(self, channel: str, ts: str, text: str, *, blocks: list | None = None,
                      optional: bool = False) -> bool:

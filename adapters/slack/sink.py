@@ -70,6 +70,10 @@ class SlackSink:
             started = self._first_partial.setdefault(stream_id, time.monotonic())
             if self._visible and time.monotonic() - started < self.preview_delay:
                 return
+            if not self.api.can_edit_soon():
+                # A placeholder must be edited into the final text later; with the workspace's edit
+                # budget spent, post the text once, finished, instead of waiting for an edit.
+                return
             self._previewing.add(stream_id)
         try:
             await self.previews.partial(stream_id, markdown)
