@@ -138,8 +138,8 @@ async def main(n: int) -> None:
                 pass
             await engine.llm.close()
             if isinstance(store, RedisStore):
-                async for key in store._redis.scan_iter(match=f"{store.prefix}:*"):
-                    await store._redis.delete(key)
+                async for key in store.client.scan_iter(match=f"{store.prefix}:*"):
+                    await store.client.delete(key)
             await store.close()
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 

@@ -122,7 +122,7 @@ async def main(args) -> None:
     if args.redis:
         redis_prefix = f"ibbench-{uuid.uuid4().hex[:8]}"
         store = RedisStore(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), prefix=redis_prefix,
-                           ttl_seconds=3600, dedupe_ttl=600, lock_timeout=120)
+                           ttl_seconds=3600, dedupe_ttl=600)
     else:
         store = MemoryStore()
 
@@ -156,8 +156,8 @@ async def main(args) -> None:
             await runner.cleanup()
             await engine.llm.close()
             if redis_prefix:
-                async for key in store._redis.scan_iter(match=f"{redis_prefix}:*"):
-                    await store._redis.delete(key)
+                async for key in store.client.scan_iter(match=f"{redis_prefix}:*"):
+                    await store.client.delete(key)
             await store.close()
 
         # first model token -> first visible text in that thread
