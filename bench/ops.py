@@ -16,7 +16,6 @@ that is deleted afterwards.
 """
 from __future__ import annotations
 
-
 import argparse
 import asyncio
 import os
@@ -28,8 +27,6 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -47,6 +44,7 @@ from bot.store import MemoryStore
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.fake_openai import FakeOpenAI, from_anthropic_responder
 from tests.fakes.llm_script import interview_responder
+from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 from tests.fakes.sinks import RecordingSink
 
 TURNS = ["About 100M links a month, p99 50 ms", "Add rate limiting per user", "describe the diagram", "end"]

@@ -198,7 +198,7 @@ async def main(args) -> None:
         print(f"  probe requests that reached the Web API: {len(probe_calls)} (expected 0)")
         print(f"  429s received: {fake.rate_limited} (fake Slack), retried by the bot: {bot.rate_limits.count}"
               f"   (target 0)")
-        print(f"  messages per thread: " + ", ".join(str(len(fake.thread(c, t))) for c, t in zip(channels, threads)))
+        print("  messages per thread: " + ", ".join(str(len(fake.thread(c, t))) for c, t in zip(channels, threads)))
         if statistics.mean(all_ack) != statistics.mean(all_ack):  # pragma: no cover - NaN guard
             sys.exit(1)
 

@@ -18,7 +18,6 @@ the cache) to show what wiring it will change.
 """
 from __future__ import annotations
 
-
 import argparse
 import asyncio
 import logging
@@ -27,8 +26,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 
 from bot.app import build_engine
 from bot.config import Settings
@@ -45,6 +42,7 @@ from bot.state import ThreadRef, Turn, Usage
 from bot.store import MemoryStore
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.llm_script import interview_responder
+from tests.fakes.platform import press, reply, start  # noqa: E402,F401
 from tests.fakes.sinks import RecordingSink
 
 MESSAGES = ["Why Redis and not Memcached?", "describe the diagram", "What happens when a cache node dies?",
