@@ -29,6 +29,7 @@ from bot.engine import Engine
 from bot.formatting import truncate
 from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind, readable
 from bot.messages import Action, DeliveryError
+from bot.problems import autocomplete
 from bot.state import Mode, ThreadRef
 
 from .views import ActionsView, ThreadSink
@@ -145,6 +146,15 @@ class InterviewBot(discord.Client):
         @app_commands.describe(system="The system to draw, e.g. 'A ride-hailing app'")
         async def diagram(interaction: discord.Interaction, system: str) -> None:
             await bot.start_command(interaction, system, Mode.DIAGRAM)
+
+        @interview.autocomplete("problem")
+        async def interview_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=truncate(p, 100), value=p[:100]) for p in autocomplete(current)]
+
+        @diagram.autocomplete("system")
+        async def diagram_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=truncate(p, 100), value=p[:100])
+                    for p in autocomplete(current, diagram=True)]
 
         @self.tree.command(name="end", description="End the interview in this thread")
         async def end(interaction: discord.Interaction) -> None:

@@ -71,3 +71,13 @@ async def test_a_markdown_file_is_read_as_the_answer(runner, discord_fake, fake_
     assert "board.png" in fake.thread_text(tid) and "text or Markdown" in fake.thread_text(tid)
     design = [r for r in fake_llm.requests if "Task: present the design." in last_user_text(r)]
     assert "100M links a month" in last_user_text(design[0])
+
+
+async def test_problem_autocomplete_comes_from_the_bank(runner, discord_fake):
+    fake = discord_fake
+    await runner.start()
+    iid = await fake.autocomplete("interview", "problem", "tiny")
+    cb = await fake.wait_for(lambda: fake.interactions[iid]["callback"], 5, "the choices")
+    assert cb["type"] == 8
+    names = [c["name"] for c in cb["data"]["choices"]]
+    assert names and "URL shortener" in names[0]

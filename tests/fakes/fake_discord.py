@@ -291,6 +291,12 @@ class FakeDiscord:
         return await self._interaction(2, data, channel_id=channel_id, user_id=user_id, guild=guild,
                                        app_permissions=app_permissions, interaction_id=interaction_id)
 
+    async def autocomplete(self, name: str, option: str, typed: str, *, user_id: int = OWNER_ID) -> int:
+        """A member types into a command option that has autocomplete; returns the interaction id."""
+        data: dict[str, Any] = {"id": str(snowflake()), "name": name, "type": 1, "guild_id": str(GUILD_ID),
+                                "options": [{"name": option, "type": 3, "value": typed, "focused": True}]}
+        return await self._interaction(4, data, channel_id=None, user_id=user_id, guild=True)
+
     async def press(self, message_id: int, custom_id: str, *, user_id: int = OWNER_ID,
                     interaction_id: int | None = None) -> int:
         """A member presses a button on a message; returns the interaction id."""
