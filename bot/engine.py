@@ -240,7 +240,7 @@ class Engine:
             return TurnResult(state=None)
         assert turn.state is not None
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
-                  author_id=event.author_id)
+                  author_id=event.author_id, stopping=turn.stopping)
         before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)
         spent = ctx.state.usage.minus(before)

@@ -32,6 +32,7 @@ from .freehand import wrap_fenced_diagrams
 from .levels import Level, level_opening_note
 from .llm import LLMError, LLMResult, ModelClient, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
+from .pipeline import Stopped
 from .prompts import Prompts, section_list
 from .replies import discuss_preview, numbered, parse_discuss, questions_markdown, split_questions_preview
 from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, MARKER_RE, SectionParser, heading, parse_questions
@@ -61,11 +62,17 @@ class Ctx:
     checkpoint: Callable[[InterviewState], Awaitable[None]]
     author_id: str = ""
 
+    stopping: Callable[[], bool] = lambda: False
+
     async def post(self, message: OutMessage) -> None:
+        if self.stopping():
+            raise Stopped(f"{self.key}: shutting down")
+        if message.stream_id and message.dedupe_key is None:
+            message = message.model_copy(update={"dedupe_key": f"{self.event_id}:{message.stream_id}"})
         await self.sink.post(message)
 
     async def notice(self, markdown: str, kind: Kind = Kind.NOTICE, actions: list[Action] | None = None) -> None:
-        await self.sink.post(OutMessage(kind=kind, markdown=markdown, actions=actions or []))
+        await self.post(OutMessage(kind=kind, markdown=markdown, actions=actions or []))
 
 
 def design_turns(state: InterviewState, user_prompt: str, partial: str = "") -> list[Turn]:

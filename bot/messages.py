@@ -55,6 +55,9 @@ class OutMessage(BaseModel):
     # Ties this final message to the `partial` previews sent for it, so an
     # adapter that showed a live preview can replace it instead of posting twice.
     stream_id: str | None = None
+    # The same for the same message of the same turn, also when a turn is continued after a crash:
+    # a platform that can drop a repeated post by key (Discord's nonce) uses it.
+    dedupe_key: str | None = None
 
 
 class DeliveryError(Exception):

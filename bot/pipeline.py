@@ -66,6 +66,11 @@ class TurnInput:
     state: InterviewState | None
     corrupt: CorruptState | None
     checkpoint: Callable[[InterviewState], Awaitable[None]]
+    stopping: Callable[[], bool] = lambda: False   # shutdown asks the turn to stop at its next message
+
+
+class Stopped(Exception):
+    """Raised by a turn at a message boundary when shutdown asked it to stop (its checkpoint is saved)."""
 
 
 Handler = Callable[[TurnInput], Awaitable[TurnResult]]
@@ -105,6 +110,7 @@ class Pipeline:
         self._recover_task: asyncio.Task[None] | None = None
         self._leases: dict[str, Lease] = {}
         self.closing = False
+        self._stop_now = False
 
     # ------------------------------------------------------------ accepting
     async def accept(self, key: str, event: Inbound, *, require_thread: bool) -> AcceptOutcome | Held:
@@ -192,6 +198,8 @@ class Pipeline:
                 await self.store.release(lease)
         except LeaseLost as exc:
             log.warning("%s: %s; stopping here", key, exc)
+        except Stopped:
+            log.info("%s: stopped at a message boundary for shutdown; the rest is left for another process", key)
         finally:
             self._leases.pop(key, None)
 
@@ -231,7 +239,8 @@ class Pipeline:
             await self._retrying(lambda: self.store.checkpoint(lease, new_state), key)
 
         started = time.perf_counter()
-        turn = asyncio.ensure_future(self.handler(TurnInput(key, event, state, corrupt, checkpoint)))
+        turn = asyncio.ensure_future(self.handler(TurnInput(key, event, state, corrupt, checkpoint,
+                                                            stopping=lambda: self._stop_now)))
         keeper = asyncio.ensure_future(self._keep(lease, turn))
         try:
             result = await turn
@@ -241,7 +250,7 @@ class Pipeline:
             if keeper.done() and keeper.result() is False:
                 raise LeaseLost(f"lease on {key} lost during the turn") from None
             raise
-        except LeaseLost:
+        except (LeaseLost, Stopped):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug in a turn must not wedge the thread
             self.stats.failures += 1
@@ -332,10 +341,15 @@ class Pipeline:
         running = [t for t in self._drains.values() if not t.done()]
         done, left = await asyncio.wait(running, timeout=grace) if running else (set(), set())
         leases = list(self._leases.values())
-        for task in left:
-            task.cancel()
         if left:
-            await asyncio.wait(left, timeout=2.0)
+            # Past the grace: turns stop before their next message (never in the middle of posting one,
+            # which could leave a message the checkpoint does not know about); the rest are cancelled.
+            self._stop_now = True
+            _, still = await asyncio.wait(left, timeout=3.0)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=2.0)
         released = 0
         for lease in leases:
             try:

@@ -10,6 +10,7 @@ per-message view in memory, and every press lands on the persistent one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,11 @@ def button_row(actions: list[Action]) -> discord.ui.View | None:
         view.add_item(_button(action))
     view.stop()   # finished views are not stored per message by discord.py
     return view
+
+
+def nonce_of(key: str) -> str:
+    """A Discord nonce (at most 25 characters) that is always the same for the same key."""
+    return str(int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big"))
 
 
 def preview_text(markdown: str) -> str:
@@ -185,5 +191,7 @@ class ThreadSink:
                 continue
             if last and files:
                 extra["files"] = files
+            if message.dedupe_key:   # Discord drops a second post with the same nonce (a turn resumed after a crash)
+                extra["nonce"] = nonce_of(f"{message.dedupe_key}:{i}")
             await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
             self._posted()

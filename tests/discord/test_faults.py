@@ -81,3 +81,22 @@ async def test_problem_autocomplete_comes_from_the_bank(runner, discord_fake):
     assert cb["type"] == 8
     names = [c["name"] for c in cb["data"]["choices"]]
     assert names and "URL shortener" in names[0]
+
+
+async def test_a_section_posted_again_after_a_crash_is_dropped_by_its_nonce(runner, discord_fake):
+    """A turn continued after a crash may post a message it had posted just before dying: Discord drops it."""
+    from adapters.discord.views import ThreadSink
+    from bot.messages import Kind, OutMessage
+
+    fake = discord_fake
+    bot = await runner.start()
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    channel = bot.get_channel(int(thread["id"])) or await bot.fetch_channel(int(thread["id"]))
+    before = len(fake.thread_messages(channel.id))
+    section = OutMessage(kind=Kind.SECTION, markdown="### Deep dive\nThe code generator...", section="deep_dive",
+                         stream_id="design:deep_dive", dedupe_key="discord:message:1:design:deep_dive")
+    await ThreadSink(channel, min_interval=None).post(section)
+    await ThreadSink(channel, min_interval=None).post(section)     # the continued turn posts it again
+    texts = [m["content"] for m in fake.thread_messages(channel.id)[before:]]
+    assert texts.count("### Deep dive\nThe code generator...") == 1

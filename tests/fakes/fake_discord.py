@@ -159,6 +159,7 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.cdn: dict[str, bytes] = {}
+        self.nonces: dict[tuple[int, str], int] = {}   # (channel, nonce) -> message id, for enforce_nonce
         self.guild_id = GUILD_ID
         self.threads_in_guild_create = True   # False: like archived threads, unknown to a fresh client
         self.channel_id = CHANNEL_ID
@@ -560,11 +561,16 @@ class FakeDiscord:
             if cid not in self.channels:
                 return self._error(404, 10003, "Unknown Channel")
             p = payload or {}
+            nonce = (cid, str(p.get("nonce"))) if p.get("enforce_nonce") and p.get("nonce") else None
+            if nonce is not None and nonce in self.nonces:   # Discord answers with the message already made
+                return self._json(self.messages[self.nonces[nonce]])
             atts = [{"id": str(snowflake()), "filename": n, "size": len(d), "url": f"https://cdn.fake/{n}",
                      "proxy_url": f"https://cdn.fake/{n}", "content_type": "image/png"} for n, d in zip(files, datas)]
             msg = self._message(cid, p.get("content") or "", author=self.bot_user,
                                 components=p.get("components") or [], attachments=atts)
             self.messages[int(msg["id"])] = msg
+            if nonce is not None:
+                self.nonces[nonce] = int(msg["id"])
             ch = self.channels[cid]
             ch["last_message_id"] = msg["id"]
             if "message_count" in ch:
