@@ -29,16 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_engine
 from bot.config import Settings
-from bot.context import (
-    FoldOutcome,
-    apply_fold,
-    context_turns,
-    conversation_text,
-    design_prefix_len,
-    estimate_tokens,
-    fold_plan,
-)
-from bot.state import ThreadRef, Turn, Usage
+from bot.state import ThreadRef, Usage
 from bot.store import MemoryStore
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.llm_script import interview_responder
@@ -58,13 +49,14 @@ def all_input(u: Usage) -> int:
     return u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
 
 
-REF = ThreadRef(platform="bench", workspace="W", channel="C", thread="tokens")
+REF = ThreadRef(platform="test", workspace="W", channel="C", thread="tokens")
 
 
 async def run(turns: int, min_cache: int, fold_budget: int | None, keep: int) -> dict:
     async with FakeAnthropic(responder=interview_responder, min_cache_tokens=min_cache) as fake:
+        budget = {"context_budget_tokens": fold_budget, "context_keep_turns": keep} if fold_budget else {}
         settings = Settings(_env_file=None, anthropic_api_key="bench", anthropic_base_url=fake.base_url,
-                            redis_url=None)
+                            redis_url=None, interviewer_cards=False, **budget)
         store = MemoryStore()
         engine = build_engine(settings, store=store)
         engine.whiteboard.png = False
@@ -75,11 +67,8 @@ async def run(turns: int, min_cache: int, fold_budget: int | None, keep: int) ->
             state = await store.load(REF.key(store.prefix))
             setup_calls = state.usage.calls
             t0 = time.perf_counter()
-            if fold_budget is None:
-                per_turn, state = await discuss_with_engine(engine, store, state, turns, sink)
-                folds = 0
-            else:
-                per_turn, folds = await discuss_folded(engine, state, turns, fold_budget, keep)
+            per_turn, state = await discuss_with_engine(engine, store, state, turns, sink)
+            folds = sum(1 for u in per_turn if u.calls > 1)   # a turn that folded made a summary call too
             elapsed = time.perf_counter() - t0
             doc = state.model_dump_json()
         finally:
@@ -92,7 +81,7 @@ async def run(turns: int, min_cache: int, fold_budget: int | None, keep: int) ->
 
 
 async def discuss_with_engine(engine, store, state, turns: int, sink) -> tuple[list[Usage], object]:
-    """The engine as it is: every discussion turn appends its whole prompt to the history."""
+    """Discussion turns through the engine (which stores them as data and folds past its budget)."""
     per_turn: list[Usage] = []
     for i in range(turns):
         before = state.usage.model_copy()
@@ -103,41 +92,12 @@ async def discuss_with_engine(engine, store, state, turns: int, sink) -> tuple[l
     return per_turn, state
 
 
-async def discuss_folded(engine, state, turns: int, budget: int, keep: int) -> tuple[list[Usage], int]:
-    """What `bot.context` gives once wired: fold the oldest turns into a running summary past the budget,
-    with the design pinned as a cache breakpoint.  `state.history` ends as the kept turns."""
-    prompts, llm, system = engine.prompts, engine.llm, engine.prompts.system
-    history, summary, folds = list(state.history), "", 0
-    keep_first = design_prefix_len(history)
-    per_turn: list[Usage] = []
-    for i in range(turns):
-        ask = prompts.render("discuss", user="ben", message=MESSAGES[i % len(MESSAGES)], problem=state.problem)
-        spent = Usage()
-        fixed = estimate_tokens(system) + estimate_tokens(ask)
-        plan = fold_plan(history, budget, keep_last=keep, keep_first=keep_first, summary=summary, fixed_tokens=fixed)
-        if plan.outcome is FoldOutcome.FOLD:
-            request = prompts.render("summarize", problem=state.problem, summary=summary or "(none yet)",
-                                     conversation=conversation_text(history[plan.start:plan.end]))
-            result = await llm.complete(system, history[:keep_first] + [Turn(role="user", content=request)],
-                                        cache_pin=keep_first)
-            spent.add(result.usage)
-            summary, history, folds = result.text, apply_fold(history, plan), folds + 1
-        turns_now = context_turns(history, summary, keep_first=keep_first) + [Turn(role="user", content=ask)]
-        result = await llm.complete(system, turns_now, cache_pin=keep_first)
-        spent.add(result.usage)
-        per_turn.append(spent)
-        history += [Turn(role="user", content=ask), Turn(role="assistant", content=result.text)]
-    state.history = history
-    return per_turn, folds
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--turns", type=int, default=200)
     ap.add_argument("--min-cache", type=int, default=1024)
     ap.add_argument("--fold", type=int, metavar="BUDGET", default=None,
-                    help="simulate bot.context folding at this token budget (e.g. 40000) instead of the engine's "
-                         "own discussion turns")
+                    help="CONTEXT_BUDGET_TOKENS for this run (default: the setting's default, 40000)")
     ap.add_argument("--keep", type=int, default=6, help="turns kept verbatim when folding")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -5,11 +5,14 @@ document from a corrupt one and offer a fresh start instead of crashing.
 """
 from __future__ import annotations
 
+import base64
+import json
 import time
+import zlib
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -125,6 +128,22 @@ class InterviewState(BaseModel):
     pending: Pending | None = None
     inflight: InFlight | None = None
     usage: Usage = Field(default_factory=Usage)
+
+    @field_serializer("history")
+    def _pack_history(self, history: list[Turn]) -> dict[str, str]:
+        """Stored compressed: the conversation is most of the document and compresses about fourfold."""
+        raw = json.dumps([t.model_dump() for t in history], separators=(",", ":")).encode()
+        return {"zlib": base64.b64encode(zlib.compress(raw, 6)).decode()}
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _unpack_history(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("zlib"), str):
+            try:
+                return json.loads(zlib.decompress(base64.b64decode(value["zlib"])))
+            except (ValueError, zlib.error) as exc:
+                raise ValueError(f"history does not unpack ({exc.__class__.__name__})") from None
+        return value   # a plain list (documents written before compression)
 
     def touch(self) -> None:
         self.updated_at = time.time()

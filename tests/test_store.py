@@ -168,3 +168,19 @@ async def test_unreachable_redis_raises_store_unavailable():
             await store.claim("k")
     finally:
         await store.close()
+
+
+def test_history_is_stored_compressed_and_old_documents_still_load():
+    from bot.state import Turn
+
+    s = state(history=[Turn(role="user", content="Task: discussion.\n" + "why redis? " * 200),
+                       Turn(role="assistant", content="Because reads dominate. " * 200)])
+    raw = s.model_dump_json()
+    assert "why redis?" not in raw and len(raw) < 2000
+    assert decode_state(raw).history == s.history
+    old = json.loads(raw)
+    old["history"] = [t.model_dump() for t in s.history]          # a document written before compression
+    assert decode_state(json.dumps(old)).history == s.history
+    old["history"] = {"zlib": "not base64!"}
+    with pytest.raises(CorruptState):
+        decode_state(json.dumps(old))
