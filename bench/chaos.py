@@ -47,6 +47,7 @@ class Chaos:
         self.lost: list[str] = []
         self.bots: list[BotProcess] = []
         self.down: set[int] = set()
+        self.deliveries = 0
 
     # -- the model: the scripted interview, an answer that names its question, some 5xx
     def responder(self, request: dict) -> Reply:
@@ -61,6 +62,7 @@ class Chaos:
 
     async def deliver(self, send) -> None:
         """Send to a live process, failing over like a load balancer (Slack retries failed deliveries)."""
+        self.deliveries += 1
         for _ in range(200):
             order = [i for i in range(len(self.bots)) if i not in self.down]
             self.rng.shuffle(order)
@@ -195,6 +197,18 @@ class Chaos:
         print(f"longest silence of a thread owed an answer: p50 {pct(50):.2f} s, p99 {pct(99):.2f} s, "
               f"longest {pct(100):.2f} s (target <= 30 s)")
 
+    def report_redis(self, redis: RedisServer) -> None:
+        """Redis commands per delivery, from the server's own counters (since its last restart)."""
+        import redis as redis_sync
+
+        stats = redis_sync.Redis(port=redis.port).info("commandstats")
+        calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
+        scripts = calls.get("evalsha", 0) + calls.get("eval", 0)
+        background = calls.get("smembers", 0) + calls.get("ping", 0)
+        print(f"Redis commands since its last restart: {sum(calls.values())} ({scripts} scripts, {background} "
+              f"recovery scans and pings), {self.deliveries} deliveries in the whole run; a reply is 4 scripts "
+              "(accept, claim, complete, next) plus one checkpoint per design section (bench/overhead.py)")
+
     async def run(self) -> None:
         redis = RedisServer()
         redis.start()
@@ -224,6 +238,7 @@ class Chaos:
                     stop.set()
                     chaos.cancel()
                 self.report(fake, llm, time.monotonic() - t0)
+                self.report_redis(redis)
         finally:
             for bot in self.bots:
                 bot.stop()
