@@ -38,7 +38,7 @@ TURNS = ["About 100M links a month, p99 50 ms", "Add rate limiting per user", "d
 class InstantLLM:
     """Streams the scripted model's reply at once, in 12-character deltas, like the real client."""
 
-    async def complete(self, system, turns, *, on_text=None, tool=None, max_tokens=None) -> LLMResult:
+    async def complete(self, system, turns, *, on_text=None, tool=None, max_tokens=None, cache_pin=None) -> LLMResult:
         request = {"messages": [{"role": t.role, "content": [{"type": "text", "text": t.content}]} for t in turns]}
         reply = interview_responder(request)
         if on_text is not None:

@@ -34,7 +34,7 @@ def estimate_tokens(text: str) -> int:
     code nearer 3), one token per other character."""
     if text.isascii():
         return math.ceil(len(text) / 3.5)
-    ascii_chars = sum(1 for ch in text if ch < "\x80")
+    ascii_chars = len(text.encode("ascii", "ignore"))
     return math.ceil(ascii_chars / 3.5) + (len(text) - ascii_chars)
 
 

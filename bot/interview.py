@@ -8,7 +8,8 @@ the last message posted instead of repeating or skipping anything.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from . import texts
@@ -42,6 +43,7 @@ from .whiteboard import WhiteboardMaker
 log = logging.getLogger(__name__)
 
 MIN_QUESTIONS, MAX_QUESTIONS = 2, 3
+PREVIEW_EVERY = 0.1   # seconds between two live previews of one message
 
 # Asked when the model cannot produce two usable questions even on a second try.
 DEFAULT_QUESTIONS = [
@@ -63,6 +65,16 @@ class Ctx:
     author_id: str = ""
 
     stopping: Callable[[], bool] = lambda: False
+    previewed: dict[str, float] = field(default_factory=dict)
+
+    async def preview(self, stream_id: str, render: Callable[[], str]) -> None:
+        """A live preview of text still being written: the first at once, then at most every PREVIEW_EVERY
+        seconds (adapters edit far less often than that; rendering every delta would be wasted work)."""
+        now = time.monotonic()
+        if now - self.previewed.get(stream_id, -PREVIEW_EVERY) < PREVIEW_EVERY:
+            return
+        self.previewed[stream_id] = now
+        await self.sink.partial(stream_id, neutralize_mentions(render()))
 
     async def post(self, message: OutMessage) -> None:
         if self.stopping():
@@ -117,8 +129,7 @@ class Steps:
         async def preview(delta: str) -> None:
             nonlocal shown
             shown += delta
-            intro, tail = split_questions_preview(shown)
-            await ctx.sink.partial(stream_id, neutralize_mentions(questions_markdown(intro, tail, final=False)))
+            await ctx.preview(stream_id, lambda: questions_markdown(*split_questions_preview(shown), final=False))
 
         try:
             result = await self._call(state, [Turn(role="user", content=ask)], on_text=preview)
@@ -273,9 +284,8 @@ class Steps:
         async def preview(delta: str) -> None:
             nonlocal shown
             shown += delta
-            visible = discuss_preview(shown)
-            if visible:
-                await ctx.sink.partial(stream_id, neutralize_mentions(visible))
+            if shown.strip():
+                await ctx.preview(stream_id, lambda: discuss_preview(shown) or "…")
 
         await self._fold(ctx, ask)
         try:
@@ -411,8 +421,7 @@ class SectionStream:
             if current is not None and current in self.catalogue and current not in self.posted and body:
                 sid = current
                 preview = "_Drawing the diagram…_" if sid == "diagram" else body
-                await self.ctx.sink.partial(f"{self.step}:{sid}", neutralize_mentions(
-                    f"### {heading(sid, self.catalogue)}\n{preview}"))
+                await self.ctx.preview(f"{self.step}:{sid}", lambda: f"### {heading(sid, self.catalogue)}\n{preview}")
 
         try:
             await self.steps._call(self.state, turns, on_text=on_text)

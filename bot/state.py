@@ -133,7 +133,7 @@ class InterviewState(BaseModel):
     def _pack_history(self, history: list[Turn]) -> dict[str, str]:
         """Stored compressed: the conversation is most of the document and compresses about fourfold."""
         raw = json.dumps([t.model_dump() for t in history], separators=(",", ":")).encode()
-        return {"zlib": base64.b64encode(zlib.compress(raw, 6)).decode()}
+        return {"zlib": base64.b64encode(zlib.compress(raw, 1)).decode()}
 
     @field_validator("history", mode="before")
     @classmethod
