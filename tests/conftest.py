@@ -5,6 +5,7 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import build_engine
 from bot.config import Settings
@@ -12,6 +13,12 @@ from bot.store import MemoryStore, RedisStore
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.llm_script import interview_responder
 from tests.fakes.sinks import RecordingSink
+
+
+# CI runs the same property-test examples every time (derandomized); locally they vary, to find more.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def redis_url() -> str:

@@ -12,6 +12,7 @@ from wcwidth import wcswidth
 
 from bot.diagram import Edge, Graph, Node, NodeKind, render_text
 from bot.diagram.fans import collapse_fans
+from bot.diagram.layout import Fallback
 from bot.diagram.text import KIND_MARKERS, Fallback, node_text, render_text_layout
 from tests.test_diagram_support import Picture, to_ascii
 
@@ -68,7 +69,13 @@ NO_BUDGET: dict[str, Any] = {"max_crossings": 10**6, "max_height": 10**6}
 def check_picture(graph: Graph, width: int) -> None:
     out, layout = render_text_layout(graph, width=width, **NO_BUDGET)
     graph = collapse_fans(graph).graph      # what is drawn: similar fans as one box
-    assert not layout.list_mode, "layered drawing should fit these graphs"
+    if layout.list_mode:
+        # Entry points share the top row, so many clients can be wider than a phone, and a tangle at
+        # 42 columns can leave a label tag no room: the readable list form is the answer then (never
+        # for the height: that budget is off here).
+        assert layout.fallback in (Fallback.too_wide, Fallback.too_tangled), layout.fallback
+        assert all(wcswidth(line) <= width for line in (out.text + "\n" + out.legend).split("\n"))
+        return
     # never wider than asked
     for line in out.text.split("\n") + out.legend.split("\n"):
         assert len(line) <= width, (line, width)
