@@ -130,7 +130,7 @@ async def bench_scrape(n: int) -> None:
 
 
 async def one_interview(engine, n: int) -> RecordingSink:
-    ref = ThreadRef(platform="bench", workspace="w", channel="c", thread=f"t{n}")
+    ref = ThreadRef(platform="test", workspace="w", channel="c", thread=f"t{n}")
     sink = RecordingSink()
     await start(engine, ref, "Design a URL shortener", user="u", sink=sink, event_id=f"{n}-0")
     for i, text in enumerate(TURNS, 1):
