@@ -413,10 +413,16 @@ class SectionStream:
         parser = SectionParser(self.catalogue)
         buf: list[str] = []
 
+        last_preview = -PREVIEW_EVERY
+
         async def on_text(delta: str) -> None:
+            nonlocal last_preview
             buf.append(delta)
             for sid, body in parser.feed(delta):
                 await self._post(sid, body, "".join(buf))
+            if time.monotonic() - last_preview < PREVIEW_EVERY:
+                return   # a preview went out a moment ago: skip the work of another
+            last_preview = time.monotonic()
             current, body = parser.current()
             if current is not None and current in self.catalogue and current not in self.posted and body:
                 sid = current
