@@ -82,6 +82,13 @@ def _flag(d: dict, name: str, flag: str, errors: list[str]) -> None:
         errors.append(f"{name}: '{flag}' must be true or false")
 
 
+def _fields_of(data: Any, info: ValidationInfo, what: str) -> dict[str, Any]:
+    """A copy of the raw object's fields; names the item when it is not an object."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{_name_of(info, what)} must be an object")
+    return dict(data)
+
+
 class Node(BaseModel):
     id: str
     label: str
@@ -93,11 +100,9 @@ class Node(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _repair(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, dict):
-            if isinstance(data, BaseModel):
-                return data
-            raise ValueError(f"{_name_of(info, 'node')} must be an object")
-        d = dict(data)
+        if isinstance(data, BaseModel):
+            return data
+        d = _fields_of(data, info, "node")
         errors: list[str] = []
         nid = _as_id(d.get("id"))
         if not isinstance(nid, str) or not nid:
@@ -145,11 +150,9 @@ class Edge(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _repair(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, dict):
-            if isinstance(data, BaseModel):
-                return data
-            raise ValueError(f"{_name_of(info, 'edge')} must be an object")
-        d = dict(data)
+        if isinstance(data, BaseModel):
+            return data
+        d = _fields_of(data, info, "edge")
         src, dst = _as_id(d.get("source")), _as_id(d.get("target"))
         for end, v in (("source", src), ("target", dst)):
             if not isinstance(v, str) or not v:
