@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .budget import ModelPrice
+from .store.connect import RedisMode, parse_sentinels
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILES: tuple[Path | str, ...] = (PROJECT_ROOT / ".env", ".env")
@@ -29,6 +30,7 @@ REQUIRED_FOR_PROVIDER: dict[str, tuple[str, ...]] = {
     "openai": ("openai_model",),
 }
 PROVIDERS = tuple(REQUIRED_FOR_PROVIDER)
+REDIS_MODES = tuple(m.value for m in RedisMode)
 
 
 class Settings(BaseSettings):
@@ -54,6 +56,11 @@ class Settings(BaseSettings):
     # --- state -------------------------------------------------------------
     redis_url: str | None = None
     redis_prefix: str = "ib"
+    redis_mode: str = "standalone"
+    redis_sentinels: str = ""
+    redis_sentinel_service: str = "mymaster"
+    redis_sentinel_password: SecretStr | None = None
+    redis_max_connections: int = Field(default=64, ge=4, le=10_000)
     session_ttl_days: float = Field(default=14.0, gt=0)
     lease_seconds: float = Field(default=20.0, gt=0.1, le=600)
     recover_interval: float = Field(default=5.0, gt=0, le=300)
@@ -115,6 +122,20 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
         return v
 
+    @field_validator("redis_mode")
+    @classmethod
+    def _redis_mode(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in REDIS_MODES:
+            raise ValueError(f"must be one of: {', '.join(REDIS_MODES)}")
+        return v
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels(cls, v: str) -> str:
+        parse_sentinels(v)   # raises ValueError naming the bad entry
+        return v
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, v: str) -> str:
@@ -155,6 +176,12 @@ def load_settings(platform: str = "console", **overrides) -> Settings:
             f"interview-bot: setting {name} is invalid ({err['msg']}). "
             f"Fix it in your environment or .env (see .env.example)."
         ) from None
+    if settings.redis_mode == RedisMode.CLUSTER and not settings.redis_url:
+        raise SettingsError("interview-bot: REDIS_MODE=cluster needs REDIS_URL (the address of any cluster node). "
+                            "Put it in your environment or in .env (see .env.example).")
+    if settings.redis_mode == RedisMode.SENTINEL and not settings.redis_sentinels.strip():
+        raise SettingsError("interview-bot: REDIS_MODE=sentinel needs REDIS_SENTINELS (host:port,host:port). "
+                            "Put it in your environment or in .env (see .env.example).")
     provider_fields = REQUIRED_FOR_PROVIDER[settings.llm_provider]
     for field in provider_fields + REQUIRED_FOR.get(platform, ()):
         value = getattr(settings, field)

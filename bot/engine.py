@@ -47,7 +47,7 @@ from .metrics import (
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
 from .problems import find_card, resolve_problem
 from .prompts import Prompts
-from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef
+from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef, platform_of_key
 from .store import AcceptOutcome, Forward, SessionStore
 from .text_checks import clean_text, is_visible
 from .transcript import build_transcript, slug
@@ -110,8 +110,7 @@ class Engine:
         return ref.key(self.store.prefix)
 
     def _owns(self, key: str) -> bool:
-        platform = key[len(self.store.prefix) + 1:].split(":", 1)[0]
-        return platform in self.platforms
+        return platform_of_key(key, self.store.prefix) in self.platforms
 
     # -------------------------------------------------------------- submit
     async def submit(self, event: Inbound) -> Receipt:

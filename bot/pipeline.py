@@ -298,6 +298,10 @@ class Pipeline:
         return started
 
     async def _recover_loop(self) -> None:
+        try:
+            await self.store.prepare()
+        except Exception:  # noqa: BLE001 - a failed migration must not stop the process; it is logged
+            log.exception("preparing the store (key migration) failed; old-layout threads stay where they are")
         while not self.closing:
             await self.recover()
             await asyncio.sleep(self.recover_interval)

@@ -31,6 +31,30 @@ class Mode(StrEnum):
     DIAGRAM = "diagram"
 
 
+# Key layout (Redis and memory alike).  A thread's keys all start with
+#     {prefix}:{platform}:{<bucket tag>}:{workspace}:{channel}:{thread}
+# The part in braces is a Redis Cluster hash tag: one of BUCKETS short tags, picked by a hash of the
+# whole thread id.  Every key a turn touches (state, inbox, lease, fence, event ids) and the bucket's
+# index of threads with unhandled events (`{prefix}:active:{<bucket tag>}`) share that tag, so each
+# store script runs in one cluster slot, and recovery reads BUCKETS small sets instead of scanning.
+# BUCKETS is part of the key layout: changing it moves every thread to another key.
+BUCKETS = 256
+
+
+def bucket_tag(thread_id: str) -> str:
+    """The hash tag (without braces) of a thread id: `t00` .. `tff`."""
+    return f"t{zlib.crc32(thread_id.encode()) % BUCKETS:02x}"
+
+
+def all_bucket_tags() -> list[str]:
+    return [f"t{n:02x}" for n in range(BUCKETS)]
+
+
+def platform_of_key(key: str, prefix: str) -> str:
+    """The platform part of a thread key (the one parser of the layout above)."""
+    return key[len(prefix) + 1:].split(":", 1)[0]
+
+
 class ThreadRef(BaseModel):
     """Where a conversation lives; the only platform detail the core sees."""
 
@@ -40,6 +64,11 @@ class ThreadRef(BaseModel):
     thread: str
 
     def key(self, prefix: str = "ib") -> str:
+        ident = f"{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
+        return f"{prefix}:{self.platform}:{{{bucket_tag(ident)}}}:{self.workspace}:{self.channel}:{self.thread}"
+
+    def legacy_key(self, prefix: str = "ib") -> str:
+        """The key this thread had before keys were hash-tagged (read once, by the migration)."""
         return f"{prefix}:{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
 
 

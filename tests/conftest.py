@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.app import build_engine
 from bot.config import Settings
-from bot.store import MemoryStore, RedisStore
+from bot.store import MemoryStore, RedisMode, RedisStore, RedisTarget, make_client
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.llm_script import interview_responder
 from tests.fakes.sinks import RecordingSink
-
 
 # CI runs the same property-test examples every time (derandomized); locally they vary, to find more.
 hypothesis_settings.register_profile("ci", derandomize=True)
@@ -26,19 +27,47 @@ def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture
-async def redis_store():
-    """A RedisStore under a unique key prefix; only its own keys are removed afterwards."""
+@asynccontextmanager
+async def open_redis_store(cluster: bool = False) -> AsyncIterator[RedisStore]:
+    """A RedisStore under a unique key prefix (on the local Redis Cluster with `cluster`, skipped without
+    one); only its own keys are removed afterwards."""
     prefix = f"ibtest-{uuid.uuid4().hex[:10]}"
-    store = RedisStore(redis_url(), prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lease_ms=3000)
+    if cluster:
+        url = cluster_url()
+        if url is None:
+            pytest.skip("no Redis Cluster (TEST_REDIS_CLUSTER_URL unset; scripts/test.sh starts one when it can)")
+        client = make_client(RedisTarget(mode=RedisMode.CLUSTER, url=url))
+        store = RedisStore(prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lease_ms=3000, client=client)
+    else:
+        url = redis_url()
+        store = RedisStore(url, prefix=prefix, ttl_seconds=3600, dedupe_ttl=60, lease_ms=3000)
     try:
         await store.ping()
     except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Redis at {redis_url()} is not reachable ({exc}); run the tests with scripts/test.sh")
-    yield store
-    async for key in store.client.scan_iter(match=f"{prefix}:*"):
-        await store.client.delete(key)
-    await store.close()
+        pytest.fail(f"Redis at {url} is not reachable ({exc}); run the tests with scripts/test.sh")
+    try:
+        yield store
+    finally:
+        async for key in store.client.scan_iter(match=f"{prefix}:*"):
+            await store.client.delete(key)
+        await store.close()
+
+
+@pytest.fixture
+async def redis_store():
+    async with open_redis_store() as store:
+        yield store
+
+
+def cluster_url() -> str | None:
+    # scripts/test.sh starts a three-node Redis Cluster and exports TEST_REDIS_CLUSTER_URL (unless it cannot).
+    return os.environ.get("TEST_REDIS_CLUSTER_URL") or None
+
+
+@pytest.fixture
+async def cluster_store():
+    async with open_redis_store(cluster=True) as store:
+        yield store
 
 
 @pytest.fixture

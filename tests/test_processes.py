@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.sections import DESIGN_SECTIONS
-from bot.state import Phase
+from bot.state import Phase, ThreadRef
 from bot.store import RedisStore
 from tests.conftest import redis_url
 from tests.fakes.bot_process import BotProcess, RedisServer, SlackClient, bot_env
@@ -91,7 +91,8 @@ class World:
     async def state(self, thread: str):
         store = RedisStore(self.redis, prefix=self.prefix)
         try:
-            return await store.load(f"{self.prefix}:slack:T0TEAM:C1:{thread}")
+            ref = ThreadRef(platform="slack", workspace="T0TEAM", channel="C1", thread=thread)
+            return await store.load(ref.key(self.prefix))
         finally:
             await store.close()
 

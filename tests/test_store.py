@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.inbound import EventKind, Inbound
-from bot.state import Answer, InterviewState, Phase, ThreadRef
+from bot.state import Answer, InterviewState, Phase, ThreadRef, bucket_tag
 from bot.store import (
     AcceptOutcome,
     CorruptState,
@@ -18,6 +18,7 @@ from bot.store import (
     StoreUnavailable,
     decode_state,
 )
+from tests.conftest import open_redis_store
 
 REF = ThreadRef(platform="slack", workspace="T1", channel="C1", thread="111.222")
 
@@ -30,12 +31,20 @@ def event(n: int, ref: ThreadRef = REF) -> str:
     return Inbound(kind=EventKind.REPLY, ref=ref, event_id=f"Ev{n}", text=f"message {n}").model_dump_json()
 
 
-@pytest.fixture(params=["redis", "memory"])
-async def store(request, redis_store):
-    if request.param == "redis":
-        yield redis_store
+@pytest.fixture(params=["redis", "memory", "cluster"])
+async def store(request):
+    """The contract runs against one Redis server, the in-memory twin and a three-node Redis Cluster."""
+    if request.param == "memory":
+        yield MemoryStore(prefix="ibtest-mem", lease_ms=3000)
     else:
-        yield MemoryStore(prefix=redis_store.prefix, lease_ms=redis_store.lease_ms)
+        async with open_redis_store(cluster=request.param == "cluster") as redis_store:
+            yield redis_store
+
+
+@pytest.fixture(params=["redis", "cluster"])
+async def any_redis(request):
+    async with open_redis_store(cluster=request.param == "cluster") as redis_store:
+        yield redis_store
 
 
 async def seed(store, s: InterviewState) -> None:
@@ -54,7 +63,8 @@ async def test_key_layout_and_round_trip(store):
     s = state(phase=Phase.WAITING_ANSWERS, questions=["a?", "b?"])
     await seed(store, s)
     key = REF.key(store.prefix)
-    assert key == f"{store.prefix}:slack:T1:C1:111.222"
+    tag = bucket_tag("slack:T1:C1:111.222")
+    assert key == f"{store.prefix}:slack:{{{tag}}}:T1:C1:111.222"
     assert await store.load(key) == s
     assert await store.load(key + "x") is None
 
@@ -123,7 +133,8 @@ async def test_release_leaves_unhandled_events_for_another_process(store):
     assert await store.next(other) is None
 
 
-async def test_ttl_is_set_and_refreshed(redis_store):
+async def test_ttl_is_set_and_refreshed(any_redis):
+    redis_store = any_redis
     await seed(redis_store, state())
     key = REF.key(redis_store.prefix)
     assert 3590 <= await redis_store.client.ttl(key) <= 3600
@@ -148,7 +159,8 @@ async def test_corrupt_or_old_documents_raise_a_clear_error(redis_store, raw, re
         await redis_store.load(key)
 
 
-async def test_each_operation_is_one_round_trip(redis_store):
+async def test_each_operation_is_one_round_trip(any_redis):
+    redis_store = any_redis
     await seed(redis_store, state())
     key = REF.key(redis_store.prefix)
     before = redis_store.round_trips
@@ -184,3 +196,97 @@ def test_history_is_stored_compressed_and_old_documents_still_load():
     old["history"] = {"zlib": "not base64!"}
     with pytest.raises(CorruptState):
         decode_state(json.dumps(old))
+
+
+# -- one slot per script (Redis Cluster), hand-overs, the old key layout ---------------------------------------
+
+
+def _record_script_keys(store: RedisStore) -> list[tuple[str, list[str]]]:
+    calls: list[tuple[str, list[str]]] = []
+    for name, script in list(store._scripts.items()):
+        async def call(*, keys, args, _script=script, _name=name):
+            calls.append((_name, list(keys)))
+            return await _script(keys=keys, args=args)
+        store._scripts[name] = call   # type: ignore[assignment]
+    return calls
+
+
+async def test_every_script_touches_keys_of_one_cluster_slot(redis_store):
+    from redis.crc import key_slot
+
+    calls = _record_script_keys(redis_store)
+    await seed(redis_store, state())                       # a command's turn hands over to the new thread
+    key = REF.key(redis_store.prefix)
+    await redis_store.accept(key, event(1), "Ev1", require_thread=True)
+    lease, head = await redis_store.claim(key)
+    await redis_store.checkpoint(lease, decode_state(head.state_raw))
+    assert await redis_store.renew(lease)
+    await redis_store.release(lease)
+    lease, head = await redis_store.claim(key)
+    await redis_store.complete(lease, decode_state(head.state_raw))
+    assert await redis_store.next(lease) is None
+    names = {name for name, _ in calls}
+    assert names == set(redis_store._scripts), f"not every script was exercised: {names}"
+    for name, keys in calls:
+        slots = {key_slot(k.encode()) for k in keys}
+        assert len(slots) == 1, f"{name} touches several slots: {keys}"
+
+
+async def test_a_hand_over_cut_short_by_a_crash_is_finished_by_the_next_claim(any_redis):
+    store = any_redis
+    s = state()
+    start_key = REF.model_copy(update={"thread": "start.crash"}).key(store.prefix)
+    key = REF.key(store.prefix)
+    begin = event(100)
+    await store.accept(start_key, event(0), "cmd-crash", require_thread=False)
+    lease, _ = await store.claim(start_key)
+    # The process dies right after the command's complete, before the new thread was written:
+    # the command's inbox head is now the hand-over record and the thread is still indexed.
+    original = store._hand_over
+
+    async def crash(*args):
+        raise KeyboardInterrupt
+
+    store._hand_over = crash
+    with pytest.raises(KeyboardInterrupt):
+        await store.complete(lease, None, Forward(key=key, state=s, event_raw=begin))
+    store._hand_over = original
+    assert await store.load(key) is None
+    assert start_key in await store.active()
+    await store.client.delete(f"{start_key}:lease")          # the dead holder's lease runs out
+    other, head = await store.claim(start_key)
+    assert head is None, "the hand-over record is never handed to a turn"
+    assert await store.load(key) == s
+    assert key in await store.active() and start_key not in await store.active()
+    lease, head = await store.claim(key)
+    assert head is not None and head.event_raw == begin
+    await store.complete(lease, None)
+    assert await store.next(lease) is None
+    assert await store.deliver(key, begin) is AcceptOutcome.DUPLICATE, "a repeated hand-over queues nothing"
+
+
+async def test_threads_in_the_old_key_layout_are_moved_once(redis_store):
+    # (A Redis Cluster never held the old layout: its scripts were cross-slot.)
+    store, client = redis_store, redis_store.client
+    s = state(phase=Phase.DISCUSSING)
+    old = REF.legacy_key(store.prefix)
+    await client.set(old, s.model_dump_json(), ex=500)
+    first, second = event(1), event(2)
+    await client.rpush(f"{old}:inbox", first, second)
+    await client.set(f"{old}:fence", 7)
+    await client.sadd(f"{store.prefix}:active", old)
+    await store.prepare()
+    key = REF.key(store.prefix)
+    assert await store.load(key) == s and 400 < await client.ttl(key) <= 500
+    assert not await client.exists(old, f"{old}:inbox", f"{old}:fence", f"{store.prefix}:active")
+    assert await store.active() == [key]
+    lease, head = await store.claim(key)
+    seen = []
+    while head is not None:
+        seen.append(head.event_raw)
+        await store.complete(lease, None)
+        head = await store.next(lease)
+    assert seen == [first, second]
+    from bot.store.migrate import migrate_legacy
+    again = await migrate_legacy(store)
+    assert not again.anything

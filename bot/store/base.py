@@ -147,5 +147,9 @@ class SessionStore(ABC):
     async def ping(self) -> None:
         return None
 
+    async def prepare(self) -> None:
+        """Once, before the first recovery scan: bring stored data up to this version's layout."""
+        return None
+
     async def close(self) -> None:
         return None

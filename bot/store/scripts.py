@@ -1,11 +1,20 @@
 """The Lua scripts behind RedisStore: each runs atomically, in one round trip.
 
+Every script touches only keys of one thread bucket (see `bot.state.BUCKETS`):
+the thread's state, inbox, lease, fence and event ids, and the bucket's index
+of threads with unhandled events all carry the same `{hash tag}`, so each
+script runs in one Redis Cluster slot.
+
 A lease value is `<fence>:<random>`; every write of a holder compares the
 whole value, so a holder whose lease expired (and was taken over, with a
 higher fence) writes nothing.
+
+The index holds a thread from the moment an event enters its inbox (`accept`,
+`deliver`) until a script that holds the thread's lease sees the inbox empty
+(`claim`, `next`, `release`): a thread with unhandled events is always in it.
 """
 
-# KEYS: state, inbox, event-id key, active set.  ARGV: event, require_thread, dedupe ttl, thread key, ttl
+# KEYS: state, inbox, event-id key, index.  ARGV: event, require_thread, dedupe ttl, thread key, ttl
 ACCEPT = """
 if ARGV[2] == '1' and redis.call('exists', KEYS[1]) == 0 and redis.call('llen', KEYS[2]) == 0 then
   return 'not_ours'
@@ -19,7 +28,22 @@ redis.call('sadd', KEYS[4], ARGV[4])
 return 'queued'
 """
 
-# KEYS: lease, fence, inbox, state, active.  ARGV: random part, lease ms, thread key
+# A hand-over into another thread (a command's turn opening the interview thread).
+# KEYS: state, inbox, event-id key, index.  ARGV: state or '', event, ttl, dedupe ttl, thread key
+DELIVER = """
+if ARGV[1] ~= '' then
+  redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
+end
+if not redis.call('set', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
+  return 'duplicate'
+end
+redis.call('rpush', KEYS[2], ARGV[2])
+redis.call('expire', KEYS[2], ARGV[3])
+redis.call('sadd', KEYS[4], ARGV[5])
+return 'queued'
+"""
+
+# KEYS: lease, fence, inbox, state, index.  ARGV: random part, lease ms, thread key
 CLAIM = """
 if redis.call('exists', KEYS[1]) == 1 then
   return false
@@ -34,7 +58,7 @@ redis.call('set', KEYS[1], token, 'PX', ARGV[2])
 return {'claimed', token, 'event', head, redis.call('get', KEYS[4]) or ''}
 """
 
-# KEYS: lease, inbox, state, active.  ARGV: token, thread key
+# KEYS: lease, inbox, state, index.  ARGV: token, thread key
 NEXT = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
   return {'lost'}
@@ -57,8 +81,10 @@ redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1
 """
 
-# KEYS: lease, state, inbox [, forward state, forward inbox, active].
-# ARGV: token, state or '', ttl [, forward state, forward event, forward key]
+# KEYS: lease, state, inbox.  ARGV: token, state or '', ttl [, hand-over record]
+# Without a hand-over the inbox head is dropped.  With one, the head is replaced by the
+# hand-over record: the thread stays in the index until the record is delivered to the
+# other thread (its own slot) and retired, so a crash in between loses nothing.
 COMPLETE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
   return 0
@@ -66,12 +92,25 @@ end
 if ARGV[2] ~= '' then
   redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
 end
-redis.call('lpop', KEYS[3])
-if KEYS[4] then
-  redis.call('set', KEYS[4], ARGV[4], 'NX', 'EX', ARGV[3])
-  redis.call('rpush', KEYS[5], ARGV[5])
-  redis.call('expire', KEYS[5], ARGV[3])
-  redis.call('sadd', KEYS[6], ARGV[6])
+if ARGV[4] then
+  if redis.call('llen', KEYS[3]) > 0 then
+    redis.call('lset', KEYS[3], 0, ARGV[4])
+  else
+    redis.call('rpush', KEYS[3], ARGV[4])
+  end
+else
+  redis.call('lpop', KEYS[3])
+end
+return 1
+"""
+
+# KEYS: lease, inbox.  ARGV: token, hand-over record.  Drops a delivered hand-over record.
+RETIRE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if redis.call('lindex', KEYS[2], 0) == ARGV[2] then
+  redis.call('lpop', KEYS[2])
 end
 return 1
 """
@@ -84,7 +123,7 @@ end
 return 0
 """
 
-# KEYS: lease, inbox, active.  ARGV: token, thread key
+# KEYS: lease, inbox, index.  ARGV: token, thread key
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('del', KEYS[1])
@@ -96,5 +135,5 @@ end
 return 0
 """
 
-ALL = {"accept": ACCEPT, "claim": CLAIM, "next": NEXT, "checkpoint": CHECKPOINT, "complete": COMPLETE,
-       "renew": RENEW, "release": RELEASE}
+ALL = {"accept": ACCEPT, "deliver": DELIVER, "claim": CLAIM, "next": NEXT, "checkpoint": CHECKPOINT,
+       "complete": COMPLETE, "retire": RETIRE, "renew": RENEW, "release": RELEASE}
