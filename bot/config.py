@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     discord_timeout: float = Field(default=30.0, gt=0, le=300)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    discord_shard_count: int = Field(default=0, ge=0, le=100_000)
+    discord_shard_ids: str = ""
 
     @field_validator("llm_provider")
     @classmethod
@@ -136,6 +138,12 @@ class Settings(BaseSettings):
         parse_sentinels(v)   # raises ValueError naming the bad entry
         return v
 
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids(cls, v: str) -> str:
+        shard_ids(v)   # raises ValueError naming the bad entry
+        return v
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, v: str) -> str:
@@ -155,6 +163,17 @@ class Settings(BaseSettings):
     @property
     def session_ttl_seconds(self) -> int:
         return int(self.session_ttl_days * 86400)
+
+
+def shard_ids(text: str) -> list[int]:
+    """DISCORD_SHARD_IDS: `0,1` (spaces or semicolons also separate); empty = every shard."""
+    ids = []
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit():
+                raise ValueError(f"{part.strip()!r} is not a shard number")
+            ids.append(int(part))
+    return sorted(set(ids))
 
 
 class SettingsError(SystemExit):
@@ -182,6 +201,13 @@ def load_settings(platform: str = "console", **overrides) -> Settings:
     if settings.redis_mode == RedisMode.SENTINEL and not settings.redis_sentinels.strip():
         raise SettingsError("interview-bot: REDIS_MODE=sentinel needs REDIS_SENTINELS (host:port,host:port). "
                             "Put it in your environment or in .env (see .env.example).")
+    ids, count = shard_ids(settings.discord_shard_ids), settings.discord_shard_count
+    if ids and not count:
+        raise SettingsError("interview-bot: DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards "
+                            "across all processes). Put it in your environment or in .env (see .env.example).")
+    if ids and max(ids) >= count:
+        raise SettingsError(f"interview-bot: DISCORD_SHARD_IDS has shard {max(ids)}, but shards are numbered 0 to "
+                            f"{count - 1} with DISCORD_SHARD_COUNT={count}.")
     provider_fields = REQUIRED_FOR_PROVIDER[settings.llm_provider]
     for field in provider_fields + REQUIRED_FOR.get(platform, ()):
         value = getattr(settings, field)

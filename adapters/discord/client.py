@@ -25,6 +25,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot import texts
+from bot.config import shard_ids
 from bot.engine import Engine
 from bot.formatting import truncate
 from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind, readable
@@ -74,9 +75,24 @@ def missing_permissions(perms: discord.Permissions, *, private: bool) -> list[st
     return [label for attr, label in needed if not getattr(perms, attr)]
 
 
-class InterviewBot(discord.Client):
+def shard_options(settings: Any) -> dict[str, Any]:
+    """AutoShardedClient options: DISCORD_SHARD_COUNT (0 = as many as Discord recommends, all in this
+    process) and DISCORD_SHARD_IDS (the shards this process runs; empty = all of them)."""
+    count = int(getattr(settings, "discord_shard_count", 0) or 0)
+    if not count:
+        return {"shard_count": None}
+    ids = shard_ids(getattr(settings, "discord_shard_ids", "") or "")
+    return {"shard_count": count, "shard_ids": ids or None}
+
+
+class InterviewBot(discord.AutoShardedClient):
     """discord.py client that translates interactions and messages into core events (and is the core's
-    `Platform` for Discord: it opens threads and hands out sinks)."""
+    `Platform` for Discord: it opens threads and hands out sinks).
+
+    Sharded: each process runs the shards DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT, so several processes
+    split the guilds (Discord sends a guild's events to shard `(guild_id >> 22) % count`).  Turns need no
+    gateway: whichever process holds a thread's lease posts through the REST API, so a thread whose
+    process died is continued by any other process sharing the store."""
 
     name = "discord"
     commands_in_threads = True
@@ -86,6 +102,8 @@ class InterviewBot(discord.Client):
         intents = discord.Intents.default()
         intents.message_content = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        for name, value in shard_options(settings).items():
+            options.setdefault(name, value)
         # No voice here: skip discord.py's start-up warnings about missing voice libraries
         # (the library clears these flags itself after warning once).
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -130,7 +148,8 @@ class InterviewBot(discord.Client):
         self.engine.start()
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        log.info("logged in as %s (%s) in %d servers, shards %s of %s", self.user, getattr(self.user, "id", "?"),
+                 len(self.guilds), sorted(self.shards), self.shard_count)
 
     def _register_commands(self) -> None:
         bot = self

@@ -20,6 +20,10 @@ What it speaks:
   with ``retry_after`` and a ``Via`` header.  ``rate_limit(...)`` injects 429s.
 * The gateway WebSocket at ``/gateway``: HELLO (heartbeat_interval),
   IDENTIFY -> READY (``resume_gateway_url`` points back here) + GUILD_CREATE,
+  sharded like Discord: an IDENTIFY with ``shard: [id, count]`` gets only the
+  guilds with ``(guild_id >> 22) % count == id``, and every guild event goes
+  only to the connection of its guild's shard (``GET /gateway/bot`` names
+  ``recommended_shards``; ``add_guild`` adds a guild with one text channel),
   HEARTBEAT -> HEARTBEAT_ACK, RESUME -> RESUMED, close 4004 for a bad token and
   4014 when a privileged intent (message content) is asked for but not granted.
   ``compress=zlib-stream`` is honoured (one zlib stream per connection,
@@ -44,6 +48,9 @@ from aiohttp import WSMsgType, web
 API = "/api/v10"
 GUILD_ID = 900000000000000001
 CHANNEL_ID = 900000000000000010
+# A second guild, on the other shard of two: (GUILD_ID >> 22) % 2 == 1, (SECOND_GUILD_ID >> 22) % 2 == 0.
+SECOND_GUILD_ID = GUILD_ID - (1 << 22)
+SECOND_CHANNEL_ID = 900000000000000020
 VOICE_CHANNEL_ID = 900000000000000011
 APP_ID = 900000000000000100
 BOT_ID = APP_ID
@@ -59,6 +66,11 @@ ALL_PERMISSIONS = (1 << 50) - 1
 ADMINISTRATOR = 1 << 3
 
 _snowflakes = itertools.count(1_000_000_000_000_000_000 // 1000)
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's shard formula."""
+    return (int(guild_id) >> 22) % max(1, shard_count)
 
 
 def snowflake() -> int:
@@ -113,7 +125,14 @@ class _Conn:
         self.seq = 0
         self.session_id: str | None = None
         self.identified = False
+        self.shard = (0, 1)   # (shard id, shard count) from IDENTIFY
         self._z = zlib.compressobj() if compress == "zlib-stream" else None
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Like Discord: a guild's events go to its shard, direct messages to shard 0."""
+        if guild_id is None:
+            return self.shard[0] == 0
+        return shard_of(guild_id, self.shard[1]) == self.shard[0]
 
     async def send(self, payload: dict) -> None:
         text = json.dumps(payload)
@@ -161,6 +180,8 @@ class FakeDiscord:
         self.cdn: dict[str, bytes] = {}
         self.nonces: dict[tuple[int, str], int] = {}   # (channel, nonce) -> message id, for enforce_nonce
         self.guild_id = GUILD_ID
+        self.guild_names: dict[int, str] = {GUILD_ID: "Test Guild"}
+        self.recommended_shards = 1
         self.threads_in_guild_create = True   # False: like archived threads, unknown to a fresh client
         self.channel_id = CHANNEL_ID
         self.channels[CHANNEL_ID] = {
@@ -213,13 +234,27 @@ class FakeDiscord:
         self.members[user_id] = member
         return member
 
-    def guild_payload(self) -> dict:
-        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": str(ALL_PERMISSIONS & ~ADMINISTRATOR),
+    def add_guild(self, guild_id: int = SECOND_GUILD_ID, channel_id: int = SECOND_CHANNEL_ID,
+                  name: str = "Second Guild") -> None:
+        """Another guild the bot is in, with one text channel (send before the bot connects)."""
+        self.guild_names[guild_id] = name
+        self.channels[channel_id] = {
+            "id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "interviews", "position": 0,
+            "permission_overwrites": [], "topic": None, "nsfw": False, "parent_id": None,
+            "rate_limit_per_user": 0, "last_message_id": None, "default_auto_archive_duration": 1440, "flags": 0}
+
+    def guild_of(self, channel_id: int | None) -> int:
+        channel = self.channels.get(int(channel_id)) if channel_id else None
+        return int(channel["guild_id"]) if channel and channel.get("guild_id") else GUILD_ID
+
+    def guild_payload(self, guild_id: int = GUILD_ID) -> dict:
+        everyone = {"id": str(guild_id), "name": "@everyone", "permissions": str(ALL_PERMISSIONS & ~ADMINISTRATOR),
                     "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
-        guild_channels = [c for c in self.channels.values() if c["type"] in (0, 2)]
-        threads = [c for c in self.channels.values() if c["type"] in (11, 12)]
+        mine = [c for c in self.channels.values() if c.get("guild_id") == str(guild_id)]
+        guild_channels = [c for c in mine if c["type"] in (0, 2)]
+        threads = [c for c in mine if c["type"] in (11, 12)]
         return {
-            "id": str(GUILD_ID), "name": "Test Guild", "icon": None, "owner_id": str(OWNER_ID), "unavailable": False,
+            "id": str(guild_id), "name": self.guild_names[guild_id], "icon": None, "owner_id": str(OWNER_ID), "unavailable": False,
             "roles": [everyone], "emojis": [], "stickers": [], "features": [], "channels": guild_channels,
             "threads": threads if self.threads_in_guild_create else [], "members": [member_payload(self.bot_user)] + list(self.members.values()),
             "member_count": len(self.members) + 1, "voice_states": [], "presences": [], "stage_instances": [],
@@ -268,8 +303,9 @@ class FakeDiscord:
 
     # ----------------------------------------------------------- dispatching
     async def dispatch(self, event: str, data: dict) -> None:
+        guild = data.get("guild_id")
         for conn in list(self._conns):
-            if conn.identified and not conn.ws.closed:
+            if conn.identified and not conn.ws.closed and conn.serves(int(guild) if guild else None):
                 try:
                     await conn.dispatch(event, data)
                 except ConnectionError:
@@ -288,7 +324,7 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": str(snowflake()), "name": name, "type": 1,
                                 "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]}
         if guild:
-            data["guild_id"] = str(GUILD_ID)
+            data["guild_id"] = str(self.guild_of(channel_id))
         return await self._interaction(2, data, channel_id=channel_id, user_id=user_id, guild=guild,
                                        app_permissions=app_permissions, interaction_id=interaction_id)
 
@@ -311,18 +347,19 @@ class FakeDiscord:
                            interaction_id: int | None = None) -> int:
         iid = interaction_id or snowflake()
         token = f"itoken-{iid}"
+        gid = self.guild_of(channel_id)
         user = self.members.get(user_id, {}).get("user") or user_payload(user_id, f"user{user_id}")
         payload: dict[str, Any] = {
             "id": str(iid), "application_id": str(APP_ID), "type": itype, "data": data, "token": token,
             "version": 1, "locale": "en-US", "entitlements": [], "attachment_size_limit": 10 * 1024 * 1024,
-            "app_permissions": str(app_permissions), "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "app_permissions": str(app_permissions), "authorizing_integration_owners": {"0": str(gid)},
         }
         if guild:
             cid = channel_id or CHANNEL_ID
-            payload.update(guild_id=str(GUILD_ID), guild_locale="en-US", context=0,
+            payload.update(guild_id=str(gid), guild_locale="en-US", context=0,
                            channel_id=str(cid), channel=self._channel_summary(cid),
                            member=member_payload(user, permissions=ALL_PERMISSIONS & ~ADMINISTRATOR),
-                           guild={"id": str(GUILD_ID), "locale": "en-US", "features": []})
+                           guild={"id": str(gid), "locale": "en-US", "features": []})
         else:
             cid = channel_id or snowflake()
             payload.update(context=1, channel_id=str(cid),
@@ -400,12 +437,16 @@ class FakeDiscord:
                         break
                     conn.identified = True
                     conn.session_id = f"session-{snowflake()}"
+                    shard = d.get("shard") or [0, 1]
+                    conn.shard = (int(shard[0]), int(shard[1]))
+                    guilds = [g for g in self.guild_names if conn.serves(g)]
                     await conn.dispatch("READY", {
-                        "v": 10, "user": self.bot_user, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                        "v": 10, "user": self.bot_user, "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
                         "session_id": conn.session_id, "resume_gateway_url": self.gateway_url,
                         "application": {"id": str(APP_ID), "flags": self.app_flags},
-                        "private_channels": [], "relationships": []})
-                    await conn.dispatch("GUILD_CREATE", self.guild_payload())
+                        "private_channels": [], "relationships": [], "shard": list(conn.shard)})
+                    for g in guilds:
+                        await conn.dispatch("GUILD_CREATE", self.guild_payload(g))
                 elif op == 6:
                     self.resumes += 1
                     conn.identified = True
@@ -517,6 +558,10 @@ class FakeDiscord:
                                "bot_public": True, "bot_require_code_grant": False, "owner": self.owner,
                                "verify_key": "0" * 64, "flags": self.app_flags, "team": None,
                                "interactions_endpoint_url": None, "summary": ""})
+        if method == "GET" and path == "/gateway/bot":
+            return self._json({"url": self.gateway_url, "shards": self.recommended_shards,
+                               "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
+                                                       "max_concurrency": 1}})
         m = re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)
         if m and method == "PUT":
             scope = m.group(2) or "global"
@@ -658,7 +703,7 @@ class FakeDiscord:
             return self._error(400, 50024, "Cannot execute action on this channel type")
         ttype = int(p.get("type") or 12)   # the API's default for a thread without a message is private
         tid = snowflake()
-        thread = {"id": str(tid), "type": ttype, "guild_id": str(GUILD_ID), "parent_id": str(channel_id),
+        thread = {"id": str(tid), "type": ttype, "guild_id": parent["guild_id"], "parent_id": str(channel_id),
                   "owner_id": str(BOT_ID), "name": p.get("name", ""), "last_message_id": None,
                   "message_count": 0, "member_count": 1, "rate_limit_per_user": p.get("rate_limit_per_user") or 0,
                   "flags": 0, "total_message_sent": 0,
