@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from .messages import Action
+from .messages import Action, Choice
 from .state import ThreadRef
 
 
@@ -58,6 +58,7 @@ class Inbound(BaseModel):
     attachments: list[InboundAttachment] = Field(default_factory=list)
     bot_thread: bool = False     # the platform says the thread was started by this bot
     level: str = ""              # set by the core from the command text ("level: staff", "(L6)")
+    pace: str = ""               # set by the core from the command text ("pace: interactive")
     received_at: float = Field(default_factory=time.time)
 
     @property
@@ -72,11 +73,16 @@ class ReceiptKind(StrEnum):
     REFUSED = "refused"          # bad input or wrong place; `text` says why
     HELP = "help"                # the person asked how to use the bot; `text` tells them
     HELD = "held"                # the store is down: kept in memory, handled when it is back
+    SUGGEST = "suggest"          # no problem (or only part of one): `text` and `choices` offer bank problems
 
 
 class Receipt(BaseModel):
     kind: ReceiptKind
     text: str | None = None      # shown privately to the person, at once (Markdown)
+    # SUGGEST: problems to pick from (Choice.label is the problem; `suggest.picked` turns a pick into a
+    # command) and `context`, an opaque string the adapter hands back with a pick or a search.
+    choices: list[Choice] = Field(default_factory=list)
+    context: str = ""
 
     @property
     def accepted(self) -> bool:

@@ -21,13 +21,51 @@ class Action(StrEnum):
     SKIP = "ib_skip_questions"
     END = "ib_end_interview"
     RETRY = "ib_retry"
+    CONTINUE = "ib_continue"      # interactive pace: the scope is right (or: candidate, pick the deep dive)
+    GO = "ib_go"                  # the answer window: start the design now
+    CURVEBALL = "ib_curveball"    # a follow-up for the group to throw at the candidate
+    CHOOSE = "ib_choose"          # one of a message's `choices`; its index comes as the event's text
 
 
 ACTION_LABELS: dict[Action, str] = {
     Action.SKIP: "Skip questions, assume sensible defaults",
     Action.END: "End interview",
     Action.RETRY: "Retry",
+    Action.CONTINUE: "Continue",
+    Action.GO: "Go: start the design",
+    Action.CURVEBALL: "Curveball for the candidate",
+    Action.CHOOSE: "Choose",
 }
+
+# Buttons with a fixed label and id; CHOOSE buttons are made per message from its `choices`.
+BUTTON_ACTIONS: tuple[Action, ...] = tuple(a for a in Action if a is not Action.CHOOSE)
+MAX_CHOICES = 5
+_CHOICE_SEP = ":"
+
+
+class Choice(BaseModel):
+    """A button with a label written for this message (a deep-dive candidate); pressed, it arrives as
+    `Inbound(kind=BUTTON, action=Action.CHOOSE, text=str(index))`."""
+
+    index: int = Field(ge=0, lt=MAX_CHOICES)
+    label: str
+
+
+def choice_id(index: int) -> str:
+    """The platform id (Slack action_id, Discord custom_id) of a choice button."""
+    return f"{Action.CHOOSE.value}{_CHOICE_SEP}{index}"
+
+
+def read_button_id(raw: str) -> tuple[Action, str] | None:
+    """(action, text) for a button id an adapter got back; text is the choice index for CHOOSE. None: not ours."""
+    if raw.startswith(Action.CHOOSE.value + _CHOICE_SEP):
+        index = raw[len(Action.CHOOSE.value) + 1:]
+        return (Action.CHOOSE, index) if index.isdigit() and int(index) < MAX_CHOICES else None
+    try:
+        action = Action(raw)
+    except ValueError:
+        return None
+    return (action, "") if action is not Action.CHOOSE else None
 
 
 class Kind(StrEnum):
@@ -51,6 +89,7 @@ class OutMessage(BaseModel):
     markdown: str
     section: str | None = None
     actions: list[Action] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)   # shown before the actions
     attachments: list[Attachment] = Field(default_factory=list)
     # Ties this final message to the `partial` previews sent for it, so an
     # adapter that showed a live preview can replace it instead of posting twice.

@@ -21,6 +21,9 @@ class Phase(StrEnum):
     NEW = "new"
     ASKING = "asking"                # the model is writing its clarifying questions
     WAITING_ANSWERS = "waiting_answers"
+    COLLECTING = "collecting"        # answers are being gathered until the window closes (or Go)
+    CHECK_IN = "check_in"            # interactive pace: waiting for the interviewer to confirm the scope
+    CHOOSING = "choosing"            # interactive pace: waiting for the deep dive to be chosen
     PRESENTING = "presenting"        # the design is being posted, section by section
     DISCUSSING = "discussing"
     ENDED = "ended"
@@ -128,6 +131,13 @@ class InterviewState(BaseModel):
     pending: Pending | None = None
     inflight: InFlight | None = None
     usage: Usage = Field(default_factory=Usage)
+    # Pace and the answer window (see bot/pace_flow.py and bot/design_routes.py).
+    pace: str = "full"                  # full | interactive
+    design_step: int = 0                # interactive: the design step being (or next to be) written
+    scope_notes: list[Answer] = Field(default_factory=list)   # replies to the scope check-in
+    options: list[str] = Field(default_factory=list)          # deep-dive candidates offered ("Name: why")
+    deep_dive: str = ""                 # the deep dive chosen, as the prompt gives it
+    collect_until: int = 0              # epoch second the answer window closes (its timer's name)
 
     @field_serializer("history")
     def _pack_history(self, history: list[Turn]) -> dict[str, str]:
