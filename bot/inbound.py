@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     REPLY = "reply"          # a message in a thread
     BUTTON = "button"        # a button pressed (or a thread command such as Discord's `/end`)
     BEGIN = "begin"          # internal: the first event of a freshly opened thread
+    TIMER = "timer"          # internal: a timer set by a step came due (`text` is its name)
 
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
