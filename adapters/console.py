@@ -31,7 +31,9 @@ CONSOLE_HELP = """Commands:
   /help                  this help
 Anything else is your reply in the interview (answers, feedback, "describe the diagram", "retry")."""
 
-ACTION_HINTS = {Action.SKIP: "type 'skip'", Action.END: "type /end", Action.RETRY: "type 'retry'"}
+ACTION_HINTS = {Action.SKIP: "type 'skip'", Action.END: "type /end", Action.RETRY: "type 'retry'",
+                Action.CONTINUE: "type 'continue'", Action.GO: "type 'go'", Action.CURVEBALL: "type 'curveball'"}
+CHOICE_HINT = "type its number or name"
 
 
 class ConsoleSink:
@@ -70,8 +72,11 @@ class ConsoleSink:
         for att in message.attachments:
             path = self._save(att.filename, att.data)
             self._write(f"  [picture saved: {path}]\n")
+        if message.choices:
+            listed = ", ".join(f"{c.index + 1}) {c.label}" for c in message.choices)
+            self._write(f"  [{listed}: {CHOICE_HINT}]\n")
         if message.actions:
-            hints = ", ".join(f"{ACTION_LABELS[a]}: {ACTION_HINTS[a]}" for a in message.actions)
+            hints = ", ".join(f"{ACTION_LABELS[a]}: {ACTION_HINTS[a]}" for a in message.actions if a in ACTION_HINTS)
             self._write(f"  [{hints}]\n")
 
     def _save(self, filename: str, data: bytes) -> str:
@@ -157,6 +162,8 @@ class ConsoleSession:
         kinds = self.sink.kinds
         if Kind.QUESTIONS in kinds:
             self.out.write("\n⏸  Waiting for your answers. Type them below (or 'skip').\n")
+        elif Kind.CHECK_IN in kinds and Kind.WRAP_UP not in kinds:
+            self.out.write("\n⏸  Waiting for you. Type your reply below (or 'continue').\n")
         elif Kind.WRAP_UP in kinds:
             self.out.write("\n■  Interview ended. /interview <problem> starts another, /quit leaves.\n")
         self.out.flush()

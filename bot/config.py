@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     log_format: str = "text"
     log_content: bool = False
 
+    # --- pace and the answer window ---------------------------------------
+    default_pace: str = "full"
+    pace_by_workspace: str = ""
+    collect_seconds: int = Field(default=60, ge=0, le=3600)
+
     # --- budgets -----------------------------------------------------------
     budget_user_daily_tokens: int = Field(default=0, ge=0)
     budget_workspace_daily_tokens: int = Field(default=0, ge=0)
@@ -114,6 +119,22 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in PROVIDERS:
             raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
+        return v
+
+    @field_validator("default_pace")
+    @classmethod
+    def _pace(cls, v: str) -> str:
+        from .pace import parse_pace  # pace reads PROJECT_ROOT from this module
+        pace = parse_pace(v)
+        if pace is None:
+            raise ValueError("must be 'full' or 'interactive'")
+        return pace.value
+
+    @field_validator("pace_by_workspace")
+    @classmethod
+    def _pace_map(cls, v: str) -> str:
+        from .pace import parse_pace_map
+        parse_pace_map(v)
         return v
 
     @field_validator("log_format")

@@ -30,6 +30,7 @@ from .attachments import take_attachments
 from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
+from .design_routes import COLLECT_TIMER, DesignRoutes, Routed
 from .health import Health, standard_checks, start_health_server
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
@@ -46,6 +47,7 @@ from .metrics import (
     record_budget_refusal,
     record_turn,
 )
+from .pace import pace_for
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
 from .problems import find_card, resolve_problem
 from .prompts import Prompts
@@ -90,6 +92,8 @@ class Engine:
         self.pipeline = Pipeline(store, self.handle, report=self._report, owns=self._owns,
                                  recover_interval=settings.recover_interval, timer_tick=settings.timer_tick)
         self._timer_handlers: dict[str, TimerHandler] = {}
+        self.routes = DesignRoutes(self.steps, settings)   # the answer window and the interactive pace's stops
+        self.on_timer(COLLECT_TIMER, self.routes.on_timer)
 
     # ----------------------------------------------------------- lifecycle
     def register(self, platform: Platform) -> None:
@@ -159,6 +163,7 @@ class Engine:
             return Receipt(kind=ReceiptKind.HELP, text=texts.usage_help(command))
         options = parse_options(event.text)
         event.level = (options.level or Level.SENIOR).value
+        event.pace = options.pace.value if options.pace else ""
         event.text = resolve_problem(options.text, diagram=event.kind is EventKind.DIAGRAM).strip()
         refusal = check_problem(event.text, self.settings.max_problem_chars, command)
         if refusal:
@@ -276,7 +281,8 @@ class Engine:
             return TurnResult(state=None)
         card = find_card(event.text)
         state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
-                               level=event.level or Level.SENIOR.value, card_id=card.id if card else None)
+                               level=event.level or Level.SENIOR.value, card_id=card.id if card else None,
+                               pace=(event.pace or pace_for(self.settings, ref.platform, ref.workspace)))
         interview_opened(self.metrics, ref.platform)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)
@@ -319,7 +325,7 @@ class Engine:
                 return   # nothing readable: said why, nothing else to do
             event.text = taken.text
         if event.kind is EventKind.BUTTON:
-            await self._on_button(ctx, event.action, user)
+            await self._on_button(ctx, event.action, user, event.text)
             return
         try:
             await self._on_message(ctx, event.text.strip(), user)
@@ -366,11 +372,14 @@ class Engine:
         else:
             await self.steps.present(ctx, partial=flight.partial)
 
-    async def _on_button(self, ctx: Ctx, action: Action | None, user: str) -> None:
+    async def _on_button(self, ctx: Ctx, action: Action | None, user: str, text: str = "") -> None:
+        if await self.routes.button(ctx, action, text, user) is Routed.HANDLED:
+            return
         if action is Action.SKIP and ctx.state.phase is not Phase.WAITING_ANSWERS:
             await ctx.notice(texts.ALREADY_PAST_QUESTIONS)
             return
-        word = {Action.SKIP: "skip", Action.END: "end", Action.RETRY: "retry"}.get(action or Action.END, "end")
+        word = {Action.SKIP: "skip", Action.END: "end", Action.RETRY: "retry",
+                Action.CURVEBALL: "curveball"}.get(action or Action.END, "end")
         await self._on_message(ctx, word, user)
 
     async def _on_message(self, ctx: Ctx, text: str, user: str) -> None:
@@ -414,6 +423,8 @@ class Engine:
         if state.phase in (Phase.NEW, Phase.ASKING):
             # The opening failed earlier: the only way forward is retry.
             await ctx.notice(texts.haven_t_started(state.mode is Mode.DIAGRAM))
+            return
+        if await self.routes.answer(ctx, text, user) is Routed.HANDLED:
             return
         if state.phase in (Phase.WAITING_ANSWERS, Phase.PRESENTING) and state.mode is Mode.INTERVIEW \
                 and not state.sections.get("closing"):

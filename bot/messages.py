@@ -6,6 +6,7 @@ implements; the adapter decides how Markdown, buttons and files look there.
 """
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -56,6 +57,10 @@ def choice_id(index: int) -> str:
     return f"{Action.CHOOSE.value}{_CHOICE_SEP}{index}"
 
 
+# Every choice button's id, for a platform that routes by pattern (Bolt's `app.action`).
+CHOICE_ID_RE = re.compile("^" + re.escape(Action.CHOOSE.value + _CHOICE_SEP) + "[0-9]+$")
+
+
 def read_button_id(raw: str) -> tuple[Action, str] | None:
     """(action, text) for a button id an adapter got back; text is the choice index for CHOOSE. None: not ours."""
     if raw.startswith(Action.CHOOSE.value + _CHOICE_SEP):
@@ -73,6 +78,7 @@ class Kind(StrEnum):
     SECTION = "section"       # one design section
     ANSWER = "answer"         # a discussion reply
     NOTICE = "notice"         # short status line (answer cut, assumptions taken)
+    CHECK_IN = "check_in"     # the candidate asks the group (scope, deep dive); the bot then waits
     CARD = "card"             # the problem bank's notes for whoever plays the interviewer
     WRAP_UP = "wrap_up"       # the interview has ended
     ERROR = "error"           # something failed; state is unchanged

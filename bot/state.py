@@ -79,6 +79,13 @@ class Answer(BaseModel):
     text: str
 
 
+class DeepDive(BaseModel):
+    """A deep-dive candidate the candidate offered (interactive pace)."""
+
+    name: str
+    why: str = ""
+
+
 class Pending(BaseModel):
     """A step that failed (model or network) and can be re-run with "retry"."""
 
@@ -135,7 +142,7 @@ class InterviewState(BaseModel):
     pace: str = "full"                  # full | interactive
     design_step: int = 0                # interactive: the design step being (or next to be) written
     scope_notes: list[Answer] = Field(default_factory=list)   # replies to the scope check-in
-    options: list[str] = Field(default_factory=list)          # deep-dive candidates offered ("Name: why")
+    options: list[DeepDive] = Field(default_factory=list)     # deep-dive candidates offered
     deep_dive: str = ""                 # the deep dive chosen, as the prompt gives it
     collect_until: int = 0              # epoch second the answer window closes (its timer's name)
 

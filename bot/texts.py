@@ -30,6 +30,10 @@ QUESTIONS_HEADER = "**A few quick questions before I design anything:**"
 ANSWER_PROMPT = "_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._"
 
 ALREADY_PAST_QUESTIONS = "We're already past the questions."
+CHECK_IN_HINT = "_Press **Continue** if that's the scope you want, or reply here to change it (anyone can)._"
+BUTTON_PASSED = "That button belongs to a step we've already moved past."
+FINISH_FIRST = ("I was interrupted in the middle of the design. Say *retry* (or press Retry) and I'll post the rest; "
+                "then we can talk about it.")
 NO_CURVEBALL = "I'm out of good follow-ups for this one. Push on anything in the design you doubt."
 EMPTY_MESSAGE = "That message was empty. " + THREAD_HELP
 NOTHING_TO_RETRY = "Nothing to retry: the last step worked."
@@ -58,6 +62,30 @@ def usage_help(command: str = "/interview") -> str:
         "`/diagram <system>` gives just an interview-ready flow diagram with a legend and walkthrough.\n"
         f"Need an idea? Try `{command} random`, or one of: {ideas}."
     )
+
+
+def collecting(seconds: int) -> str:
+    """The first answer opened the answer window."""
+    return (f"Thanks! I'll gather everyone's answers for {seconds} seconds, then design. "
+            "Anyone can add theirs; press **Go** (or say *go*) to start now.")
+
+
+def window_closed(count: int) -> str:
+    answers = "1 answer" if count == 1 else f"{count} answers"
+    return f"Got {answers}. Designing now."
+
+
+def deep_dive_offer(lines: list[str]) -> str:
+    """The candidate's deep-dive candidates, for the group to pick from."""
+    if not lines:
+        return ("**Where should I go deep?** Name the part you want me to dig into, "
+                "or press **Continue** and I'll pick.")
+    return ("**Where should I go deep?**\n" + "\n".join(lines)
+            + "\n_Press one, reply naming it (or any other part), or press **Continue** and I'll pick._")
+
+
+def deep_dive_picked(label: str) -> str:
+    return f"Deep dive on **{label}** it is." if label else "I'll pick the deep dive myself."
 
 
 def too_long(what: str, length: int, limit: int) -> str:

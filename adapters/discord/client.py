@@ -265,7 +265,8 @@ class InterviewBot(discord.Client):
             return
         await self._ephemeral(interaction, truncate(text, 2000))
 
-    async def thread_action(self, interaction: discord.Interaction, action: Action, outside: str) -> None:
+    async def thread_action(self, interaction: discord.Interaction, action: Action, outside: str,
+                            text: str = "") -> None:
         """`/end` or a button: a core event for the thread it was used in."""
         started = time.perf_counter()
         channel = interaction.channel
@@ -274,7 +275,7 @@ class InterviewBot(discord.Client):
             self.response_latencies.append(time.perf_counter() - started)
             return
         receipt = await self.engine.submit(Inbound(
-            kind=EventKind.BUTTON, action=action, event_id=f"discord:interaction:{interaction.id}",
+            kind=EventKind.BUTTON, action=action, text=text, event_id=f"discord:interaction:{interaction.id}",
             author_id=str(interaction.user.id), author=interaction.user.display_name, ref=self.ref_for(channel),
             bot_thread=True))
         if receipt.kind is ReceiptKind.QUEUED:
@@ -289,8 +290,8 @@ class InterviewBot(discord.Client):
             await self._ephemeral(interaction, receipt.text or texts.NOT_OUR_THREAD)
         self.response_latencies.append(time.perf_counter() - started)
 
-    async def on_button(self, interaction: discord.Interaction, action: Action) -> None:
-        await self.thread_action(interaction, action, texts.BUTTON_OUTSIDE_THREAD)
+    async def on_button(self, interaction: discord.Interaction, action: Action, text: str = "") -> None:
+        await self.thread_action(interaction, action, texts.BUTTON_OUTSIDE_THREAD, text)
 
     # ------------------------------------------------------------ messages
     async def on_message(self, message: discord.Message) -> None:

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import texts
 from bot.engine import Engine
 from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind, readable
-from bot.messages import Action, DeliveryError
+from bot.messages import BUTTON_ACTIONS, CHOICE_ID_RE, Action, DeliveryError, read_button_id
 from bot.metrics import record_platform_429
 from bot.state import ThreadRef
 
@@ -35,6 +35,9 @@ from .mrkdwn import from_slack, render
 from .sink import SlackSink, slack_error
 
 log = logging.getLogger(__name__)
+
+# Buttons taken off their message once pressed (each means "this step is decided").
+RETIRED_ON_PRESS = (Action.SKIP, Action.END, Action.GO, Action.CONTINUE, Action.CHOOSE)
 
 # Message subtypes that are still a person talking in the thread.
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share"}
@@ -105,8 +108,9 @@ class SlackBot:
         for command in ("/interview", "/diagram"):
             self.app.command(command)(self._on_command)
         self.app.event("message")(self._on_message)
-        for action in Action:
+        for action in BUTTON_ACTIONS:
             self.app.action(action.value)(self._on_action)
+        self.app.action(CHOICE_ID_RE)(self._on_action)
         engine.register(self)
 
     # -------------------------------------------------------------- tasks
@@ -222,10 +226,8 @@ class SlackBot:
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         thread = message.get("thread_ts") or container.get("thread_ts")
-        try:
-            which = Action(action["action_id"])
-        except (ValueError, KeyError):
-            which = None
+        button = read_button_id(str(action.get("action_id") or ""))
+        which, text = button if button is not None else (None, "")
         if which is None or not channel or not thread:
             await ack()
             return
@@ -234,11 +236,12 @@ class SlackBot:
             self._names.setdefault(who["id"], str(who.get("username") or who.get("name")))
         event_id = body.get("trigger_id") or f"{container.get('message_ts')}:{action.get('action_ts')}"
         receipt = await self.engine.submit(Inbound(
-            kind=EventKind.BUTTON, action=which, event_id=f"slack:action:{event_id}", author_id=who.get("id", ""),
+            kind=EventKind.BUTTON, action=which, text=text, event_id=f"slack:action:{event_id}",
+            author_id=who.get("id", ""),
             ref=ThreadRef(platform="slack", workspace=(body.get("team") or {}).get("id") or "-", channel=channel,
                           thread=thread), bot_thread=True))
         await ack()
-        if receipt.kind is ReceiptKind.QUEUED and message.get("ts") and which in (Action.SKIP, Action.END):
+        if receipt.kind is ReceiptKind.QUEUED and message.get("ts") and which in RETIRED_ON_PRESS:
             self.spawn(self._retire_button(channel, message))
 
     async def _retire_button(self, channel: str, message: dict) -> None:

@@ -6,7 +6,7 @@ import time
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.messages import ACTION_LABELS, Action, DeliveryError, OutMessage
+from bot.messages import ACTION_LABELS, Action, Choice, DeliveryError, OutMessage, choice_id
 from bot.progress import LivePreviews
 
 from .api import SlackApi
@@ -15,14 +15,16 @@ from .mrkdwn import SECTION_LIMIT, render, render_preview
 log = logging.getLogger(__name__)
 
 
-def blocks_for(text: str, actions: list[Action]) -> list[dict]:
-    buttons = []
+def blocks_for(text: str, actions: list[Action], choices: list[Choice] | None = None) -> list[dict]:
+    buttons: list[dict] = [{"type": "button", "action_id": choice_id(c.index), "value": str(c.index),
+                            "text": {"type": "plain_text", "text": c.label[:75] or str(c.index + 1), "emoji": True}}
+                           for c in choices or []]
     for action in actions:
         button = {"type": "button", "action_id": action.value, "value": action.value,
                   "text": {"type": "plain_text", "text": ACTION_LABELS[action][:75], "emoji": True}}
         if action is Action.END:
             button["style"] = "danger"
-        elif action is Action.RETRY:
+        elif action in (Action.RETRY, Action.CONTINUE, Action.GO):
             button["style"] = "primary"
         buttons.append(button)
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
@@ -87,7 +89,8 @@ class SlackSink:
         self._visible = True
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            blocks = blocks_for(chunk, message.actions) if last and message.actions else None
+            blocks = (blocks_for(chunk, message.actions, message.choices)
+                      if last and (message.actions or message.choices) else None)
             if i == 0 and preview_ts and await self._finish_preview(preview_ts, chunk, blocks):
                 continue
             try:
