@@ -272,8 +272,11 @@ class Engine:
         user = await platform.display_name(event.author_id, event.author or "someone")
         label = MODE_LABEL[mode]
         title = ("Diagram: " if mode is Mode.DIAGRAM else "Interview: ") + " ".join(event.text.split())
+        pace = None if mode is Mode.DIAGRAM else (event.pace or pace_for(self.settings, event.ref.platform,
+                                                                         event.ref.workspace).value)
         try:
-            announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user)
+            announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user,
+                                      texts.opening_detail(event.level or Level.SENIOR.value, pace))
             ref = await platform.open_thread(event.ref, title[:100], announce,
                                              event.event_id)
         except DeliveryError as exc:
@@ -282,7 +285,7 @@ class Engine:
         card = find_card(event.text)
         state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
                                level=event.level or Level.SENIOR.value, card_id=card.id if card else None,
-                               pace=(event.pace or pace_for(self.settings, ref.platform, ref.workspace)))
+                               pace=pace or "full")
         interview_opened(self.metrics, ref.platform)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)

@@ -87,6 +87,7 @@ class PaceFlow:
 
     async def _step(self, ctx: "Ctx", partial: str) -> None:
         state = ctx.state
+        state.phase = Phase.PRESENTING
         index = min(max(state.design_step, 0), LAST_STEP)
         plan = StreamPlan(step_catalogue(index), "design", final=index == LAST_STEP, idle_phase=IDLE_PHASES[index],
                           trim=self._offer_trim(state) if index == 1 else None)

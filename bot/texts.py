@@ -113,9 +113,16 @@ def starting(mode_label: str, problem: str) -> str:
     return f"Starting a {mode_label}: **{problem}**\nOpening a thread…"
 
 
-def announce(mode_label: str, problem: str, user: str) -> str:
-    """The message that opens a thread (its first line), `{thread}` filled in by adapters that link it."""
-    return f"**{mode_label[0].upper() + mode_label[1:]}:** {problem}, started by {user}"
+def announce(mode_label: str, problem: str, user: str, detail: str = "") -> str:
+    """The message that opens a thread (its first line), `{thread}` filled in by adapters that link it;
+    `detail` is the level (and pace), e.g. "staff level, interactive"."""
+    how = f" ({detail})" if detail else ""
+    return f"**{mode_label[0].upper() + mode_label[1:]}:** {problem}{how}, started by {user}"
+
+
+def opening_detail(level: str, pace: str | None) -> str:
+    """How the thread's first line names the level and, for an interview, the pace."""
+    return f"{level} level" + (", interactive pace" if pace == "interactive" else "")
 
 
 def not_started(reason: str) -> str:
