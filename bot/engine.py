@@ -53,6 +53,7 @@ from .problems import find_card, resolve_problem
 from .prompts import Prompts
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef
 from .store import AcceptOutcome, Forward, SessionStore
+from .suggest import command_suggestion
 from .text_checks import clean_text, is_visible
 from .transcript import build_transcript, slug
 from .whiteboard import WhiteboardMaker
@@ -161,6 +162,10 @@ class Engine:
             return Receipt(kind=ReceiptKind.HELP, text=texts.thread_word_hint(word, command))
         if is_help_request(event.text):
             return Receipt(kind=ReceiptKind.HELP, text=texts.usage_help(command))
+        if getattr(platform, "suggests_problems", False):   # no autocomplete there: offer the bank instead
+            found = command_suggestion(event.text, diagram=event.kind is EventKind.DIAGRAM)
+            if found is not None:
+                return Receipt(kind=ReceiptKind.SUGGEST, text=found.text, choices=found.choices, context=found.context)
         options = parse_options(event.text)
         event.level = (options.level or Level.SENIOR).value
         event.pace = options.pace.value if options.pace else ""

@@ -133,6 +133,8 @@ class Platform(Protocol):
     name: str
     # Slack has no slash commands inside threads; the core words its hints accordingly.
     commands_in_threads: bool
+    # Optional `suggests_problems = True`: the platform has no autocomplete, so a command with no problem
+    # (or only the start of one) gets a SUGGEST receipt with the bank's matches (bot/suggest.py).
 
     def sink(self, ref: "ThreadRef") -> Sink:
         """Where messages for this thread go."""

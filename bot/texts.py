@@ -88,6 +88,14 @@ def deep_dive_picked(label: str) -> str:
     return f"Deep dive on **{label}** it is." if label else "I'll pick the deep dive myself."
 
 
+def pick_a_problem(command: str, typed: str) -> str:
+    """A command with no problem, or only the start of one: the bank's matches come with it."""
+    head = (f"Problems from the bank matching *{typed}*:" if typed
+            else "Pick a problem from the bank, or search all of them below:")
+    return (f"{head}\nOr type the whole problem yourself, e.g. `{command} Design a URL shortener`, "
+            f"or `{command} random hard` for a surprise.")
+
+
 def too_long(what: str, length: int, limit: int) -> str:
     return (f"That {what} is {length:,} characters; the limit is {limit:,}. "
             "Please shorten it to the core of the system you want designed.")

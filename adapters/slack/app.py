@@ -28,10 +28,12 @@ from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind, read
 from bot.messages import BUTTON_ACTIONS, CHOICE_ID_RE, Action, DeliveryError, read_button_id
 from bot.metrics import record_platform_429
 from bot.state import ThreadRef
+from bot.suggest import picked, search
 
 from .api import RateLimitRetry, SlackApi, install_retries
 from .http import SlackHttp
 from .mrkdwn import from_slack, render
+from .picker import PICK_IDS, PICK_MENU, context_of, menu_options, picked_value, suggestion_blocks
 from .sink import SlackSink, slack_error
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ def _attachment(file: dict) -> InboundAttachment:
 class SlackBot:
     name = "slack"
     commands_in_threads = False   # Slack runs no slash commands inside threads
+    suggests_problems = True      # slash commands have no autocomplete: offer the bank (bot/suggest.py)
 
     def __init__(self, settings, engine: Engine, *, client: AsyncWebClient | None = None,
                  preview_interval: float | None = 1.5, preview_delay: float = 1.0, post_burst: float = 3,
@@ -111,6 +114,8 @@ class SlackBot:
         for action in BUTTON_ACTIONS:
             self.app.action(action.value)(self._on_action)
         self.app.action(CHOICE_ID_RE)(self._on_action)
+        self.app.options(PICK_MENU)(self._on_search)
+        self.app.action(PICK_IDS)(self._on_pick)
         engine.register(self)
 
     # -------------------------------------------------------------- tasks
@@ -186,7 +191,9 @@ class SlackBot:
         if command.get("response_url"):
             self._response_urls[event_id] = command["response_url"]
         receipt = await self.engine.submit(event)
-        if receipt.kind is not ReceiptKind.QUEUED and receipt.text:
+        if receipt.kind is ReceiptKind.SUGGEST:
+            await ack(text=render(receipt.text or "")[0], blocks=suggestion_blocks(receipt), response_type="ephemeral")
+        elif receipt.kind is not ReceiptKind.QUEUED and receipt.text:
             await ack(text=render(receipt.text)[0], response_type="ephemeral")
         else:
             await ack()
@@ -243,6 +250,32 @@ class SlackBot:
         await ack()
         if receipt.kind is ReceiptKind.QUEUED and message.get("ts") and which in RETIRED_ON_PRESS:
             self.spawn(self._retire_button(channel, message))
+
+    async def _on_search(self, ack, body: dict) -> None:
+        """block_suggestion: what was typed into the problem menu -> the bank's matches."""
+        context = context_of(body.get("block_id"))
+        problems = search(str(body.get("value") or ""), context) if context is not None else []
+        await ack(options=menu_options(problems))
+
+    async def _on_pick(self, ack, body: dict, action: dict, respond) -> None:
+        """A problem picked from a suggestion: the command, as if typed in full."""
+        await ack()
+        context = context_of(action.get("block_id"))
+        command = picked(context, picked_value(action)) if context is not None else None
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if command is None or not channel:
+            return
+        kind, text = command
+        who = body.get("user") or {}
+        event_id = f"slack:pick:{body.get('trigger_id') or action.get('action_ts')}"
+        if body.get("response_url"):
+            self._response_urls[event_id] = body["response_url"]
+        receipt = await self.engine.submit(Inbound(
+            kind=kind, event_id=event_id, author_id=who.get("id", ""), author=who.get("username") or "",
+            text=text, ref=ThreadRef(platform="slack", workspace=(body.get("team") or {}).get("id") or "-",
+                                     channel=channel, thread="")))
+        if receipt.text:
+            await respond(text=render(receipt.text)[0], response_type="ephemeral", replace_original=True)
 
     async def _retire_button(self, channel: str, message: dict) -> None:
         """Take the pressed button away so it is not pressed twice; keep the text."""
