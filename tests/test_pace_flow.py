@@ -338,3 +338,30 @@ async def test_diagram_mode_takes_the_level(make_engine, fake_llm):
     assert "$" not in ask
     assert (await load(engine, platform.opened[-1])).level == "staff"
     assert "(staff level)" in platform.announced[-1], "the thread's first line says the level"
+
+
+# ---------------------------------------------------------------------- the prompt files
+def test_every_step_prompt_together_asks_for_every_seed_section_and_the_new_depth(make_engine):
+    from string import Template
+
+    from bot.pace import PROMPTS_DIR
+    from bot.state import InterviewState
+    engine = make_engine()
+    state = InterviewState(ref=REF, problem="Design a URL shortener", pace="interactive", deep_dive="Code Generator")
+    asks = [engine.steps.pace.step_ask(state, i) for i in range(len(INTERACTIVE_STEPS))]
+    asked = [sid for ask in asks for sid in DESIGN_SECTIONS if marker(sid) in ask]
+    assert asked == list(DESIGN_SECTIONS), "each seed section asked for once, in the seed's order"
+    full = engine.steps.design_ask(state)
+    assert all(marker(sid) in full for sid in DESIGN_SECTIONS)
+    design_txt = (PROMPTS_DIR / "design.txt").read_text(encoding="utf-8")
+    assert all(f"- {sid}:" in design_txt for sid in DESIGN_SECTIONS), "every section is described"
+    depth = asks[0].lower()
+    for new in ("back of the envelope", "core entities and data model", "write path", "read path", "consistency",
+                "what we built:", "biggest risk:", "what i'd do next:"):
+        assert new in depth and new in full.lower(), new
+    assert "does this scope match" in asks[0].lower() and "<<<options>>>" in asks[1]
+    assert "The interviewer wants the deep dive on: Code Generator." in asks[2]
+    assert all(a.startswith(t) for a, t in zip(asks, ("Task: present the design.", "Task: continue the design.",
+                                                      "Task: continue the design.")))
+    identifiers = Template((PROMPTS_DIR / "design_next.txt").read_text(encoding="utf-8")).get_identifiers()
+    assert sorted(identifiers) == ["notes", "section_list"]
