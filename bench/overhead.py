@@ -99,7 +99,7 @@ async def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = f"ibbench-{uuid.uuid4().hex[:8]}"
-    settings = Settings(_env_file=None, anthropic_api_key="bench")
+    settings = Settings(_env_file=None, anthropic_api_key="bench", collect_seconds=0)
     store = RedisStore(url, prefix=prefix, ttl_seconds=600)
     engine = build_engine(settings, llm=InstantLLM(), store=store)
     engine.whiteboard.png = False

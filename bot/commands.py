@@ -25,7 +25,7 @@ _PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
     (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),
     (Word.RETRY, re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)),
     (Word.GO, re.compile(
-        r"^\s*/?(go|go go|let'?s go|start|start now|continue|carry on|proceed|keep going|next)\s*[.!]*\s*$", re.I)),
+        r"^\s*/?(go|go go|let'?s go|start now|continue|carry on|proceed|keep going)\s*[.!]*\s*$", re.I)),
     (Word.SKIP, re.compile(
         r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
         r"dealer'?s choice|use (sensible )?defaults|idk|not sure)\b", re.I)),

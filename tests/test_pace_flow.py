@@ -365,3 +365,10 @@ def test_every_step_prompt_together_asks_for_every_seed_section_and_the_new_dept
                                                       "Task: continue the design.")))
     identifiers = Template((PROMPTS_DIR / "design_next.txt").read_text(encoding="utf-8")).get_identifiers()
     assert sorted(identifiers) == ["notes", "section_list"]
+
+
+@pytest.mark.parametrize("text, word", [("go", "go"), ("Let's go!", "go"), ("continue", "go"), ("carry on", "go"),
+                                        ("go ahead", "skip"), ("go with redis", "none"), ("next", "none")])
+def test_go_words(text, word):
+    from bot.commands import word_of
+    assert word_of(text).value == word
