@@ -240,7 +240,8 @@ async def test_full_pace_is_one_reply_and_the_default(make_engine, fake_llm):
     await start(engine, REF, "Design a URL shortener", sink=sink)
     await reply(engine, REF, "100M links", sink=sink)
     assert sink.sections() == list(DESIGN_SECTIONS)
-    assert tasks(fake_llm).count("Task: present the design.") == 1 and "Task: continue the design." not in tasks(fake_llm)
+    assert tasks(fake_llm).count("Task: present the design.") == 1
+    assert "Task: continue the design." not in tasks(fake_llm)
     assert not sink.of(Kind.CHECK_IN) and (await load(engine)).pace == "full"
 
 

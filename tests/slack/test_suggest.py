@@ -59,8 +59,9 @@ async def test_partial_text_offers_matches_and_a_pick_keeps_the_options(slack):
     await slack.settle()
     parent = slack.parent()
     assert first["value"] in parent["text"] and "staff level, interactive pace" in parent["text"]
-    state = await slack.bot.engine.store.load(
-        ThreadRef(platform="slack", workspace=TEAM, channel="C1", thread=parent["ts"]).key(slack.bot.engine.store.prefix))
+    store = slack.bot.engine.store
+    ref = ThreadRef(platform="slack", workspace=TEAM, channel="C1", thread=parent["ts"])
+    state = await store.load(ref.key(store.prefix))
     assert state.problem == first["value"] and state.level == "staff" and state.pace == "interactive"
     assert any("Starting a mock interview" in r.get("text", "") and r.get("replace_original") for r in
                slack.fake.responses)
