@@ -31,6 +31,7 @@ from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text,
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
 from .health import Health, standard_checks, start_health_server
+from .heap import settle_heap
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
@@ -100,7 +101,8 @@ class Engine:
         self._timer_handlers[prefix] = handler
 
     def start(self) -> None:
-        """Begin picking up threads left unhandled by a crashed or stopped process."""
+        """Begin serving: timers, picking up threads left unhandled by a crashed or stopped process."""
+        settle_heap()   # what exists now lives as long as the process: keep it out of the collector's walks
         self.pipeline.start()
 
     async def shutdown(self, grace: float | None = None) -> str:
