@@ -359,6 +359,7 @@ class Engine:
         flight = ctx.state.inflight
         assert flight is not None
         log.info("%s: resuming step %s of event %s", ctx.key, flight.step, ctx.event_id)
+        await ctx.recover_delivery()
         try:
             await ctx.notice(texts.RESUMING)
         except DeliveryError:

@@ -89,6 +89,12 @@ class Ctx:
         event = Inbound(kind=EventKind.TIMER, ref=self.state.ref, event_id=f"timer:{name}", text=name)
         await self.timers(event, time.time() + delay)
 
+    async def recover_delivery(self) -> None:
+        """This turn continues one cut short: let the platform skip what it already shows (see `Sink`)."""
+        recover = getattr(self.sink, "recover", None)
+        if recover is not None:
+            await recover(f"{self.event_id}:")
+
     async def post(self, message: OutMessage) -> None:
         if self.stopping():
             raise Stopped(f"{self.key}: shutting down")

@@ -80,6 +80,11 @@ class Sink(Protocol):
     async def partial(self, stream_id: str, markdown: str) -> None:
         """The text so far of a message still being written; adapters may throttle or ignore."""
 
+    # Optional: `async def recover(self, turn: str) -> None`, called when a turn cut short by a crash is
+    # continued. A sink that can read back what the thread shows skips messages whose `dedupe_key` starts
+    # with `turn` and are already there, and clears live previews that were never finished. (Discord's
+    # nonce does the first part on its own.)
+
 
 @runtime_checkable
 class Platform(Protocol):
