@@ -68,9 +68,9 @@ class SlackSink:
         self.previews = LivePreviews(self._create, self._edit, min_interval=preview_interval or 0.0,
                                      limit=SECTION_LIMIT - 200)
 
-    async def _create(self, markdown: str) -> str:
+    async def _create(self, markdown: str, stream_id: str) -> str:
         return await self.api.post(self.channel, render_preview(markdown), thread_ts=self.thread_ts,
-                                   metadata=meta("preview"))
+                                   metadata=meta("preview", stream_id))
 
     async def _edit(self, ts: str, markdown: str) -> None:
         await self.api.update(self.channel, ts, render_preview(markdown), optional=True)

@@ -100,3 +100,23 @@ async def test_a_section_posted_again_after_a_crash_is_dropped_by_its_nonce(runn
     await ThreadSink(channel, min_interval=None).post(section)     # the continued turn posts it again
     texts = [m["content"] for m in fake.thread_messages(channel.id)[before:]]
     assert texts.count("### Deep dive\nThe code generator...") == 1
+
+
+async def test_a_preview_left_by_a_stopped_process_becomes_the_final_message(runner, discord_fake):
+    """The stopped process showed a live preview of a section; the continued turn finishes that message."""
+    from adapters.discord.views import ThreadSink
+    from bot.messages import Kind, OutMessage
+
+    fake = discord_fake
+    bot = await runner.start()
+    await fake.slash("interview", {"problem": "Design a URL shortener"})
+    thread = await new_thread(fake)
+    channel = bot.get_channel(int(thread["id"])) or await bot.fetch_channel(int(thread["id"]))
+    before = len(fake.thread_messages(channel.id))
+    key = "discord:message:7:design:deep_dive"
+    await ThreadSink(channel, min_interval=0).partial(key, "### Deep dive\nThe code gen")   # then the crash
+    final = "### Deep dive\nThe code generator hands out ranges."
+    await ThreadSink(channel, min_interval=None).post(OutMessage(kind=Kind.SECTION, markdown=final,
+                                                                 stream_id=key, dedupe_key=key))
+    texts = [m["content"] for m in fake.thread_messages(channel.id)[before:]]
+    assert [t for t in texts if t.startswith("### Deep dive")] == [final], texts
