@@ -26,8 +26,8 @@ _PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
     (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),
     (Word.RETRY, re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)),
     (Word.NEXT, re.compile(r"^\s*/?(next|next phase|move on|let'?s move on)\s*[.!]*\s*$", re.I)),
-    (Word.HINT, re.compile(r"^\s*/?(hint|a hint|give me a hint|can i (get|have) a hint|any hints?)\s*(please)?\s*[?.!]*\s*$",
-                           re.I)),
+    (Word.HINT, re.compile(
+        r"^\s*/?(hint|a hint|give me a hint|can i (get|have) a hint|any hints?)\s*(please)?\s*[?.!]*\s*$", re.I)),
     (Word.SKIP, re.compile(
         r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
         r"dealer'?s choice|use (sensible )?defaults|idk|not sure)\b", re.I)),

@@ -133,7 +133,7 @@ class Settings(BaseSettings):
 
         values = [p for p in v.replace(";", ",").split(",") if p.strip()] if isinstance(v, str) else v
         try:
-            minutes = tuple(float(m) for m in values)  # type: ignore[union-attr]
+            minutes = tuple(float(m) for m in values)  # type: ignore[attr-defined]
         except (TypeError, ValueError):
             raise ValueError("must be numbers separated by commas, e.g. 5,5,7,12,11,5") from None
         if len(minutes) != len(PRACTICE_PHASES) or any(m <= 0 for m in minutes):

@@ -24,7 +24,6 @@ from contextlib import AsyncExitStack
 from aiohttp import web
 
 from . import texts
-from .practice import texts as practice_texts
 from .attachments import take_attachments
 from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
@@ -46,6 +45,7 @@ from .metrics import (
     record_turn,
 )
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
+from .practice import texts as practice_texts
 from .practice.router import Practice
 from .problems import find_card, resolve_problem
 from .prompts import Prompts

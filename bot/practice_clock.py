@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-
 # The phases of a practice interview, in order, as prompts/interviewer.txt names them.  Defined here (not in
 # practice_prompts) because the thread state stores a clock and must not import the prompt and settings modules.
 PRACTICE_PHASES = ("requirements", "estimates", "API and data model", "high-level design", "deep dive", "wrap-up")
@@ -132,7 +131,7 @@ def clock_line(state: ClockStatus) -> str:
 
 def note_for(state: ClockStatus, *, hint: bool = False, phase_changed: bool = False, curveball: bool = False) -> str:
     """The bracketed note to put before the candidate's message for the interviewer model."""
-    from .practice_prompts import turn_note   # the prompt module reads settings; the state must not
+    from .practice_prompts import turn_note  # the prompt module reads settings; the state must not
 
     return turn_note(state.phase, state.phase_seconds_left / 60, overrun=state.overrun, hint=hint,
                      phase_changed=phase_changed, curveball=curveball)

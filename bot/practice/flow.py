@@ -13,8 +13,8 @@ from ..budget import interview_usage_line
 from ..card_draft import card_write_prompt, parse_card_draft
 from ..card_render import render_interviewer_card
 from ..cards import ProblemCard, default_bank
-from ..framing import frame_message, frame_problem
 from ..formatting import neutralize_mentions
+from ..framing import frame_message, frame_problem
 from ..levels import Level
 from ..llm import LLMError, ModelClient
 from ..messages import Action, DeliveryError, Kind, OutMessage
@@ -84,7 +84,7 @@ class PracticeSteps:
         clock = p.clock
         gap = self.settings.practice_pause_after_minutes * 60
         if gap and p.last_bot_at is not None and now - p.last_bot_at > gap:
-            clock = resume(pause(clock, p.last_bot_at + gap), now)
+            clock = resume(pause(clock, p.last_bot_at), now)   # the whole silence is the break
         return status(clock, now)
 
     def in_break(self, p: PracticeState) -> bool:

@@ -41,7 +41,7 @@ async def history_receipt(history: HistoryStore, event: Inbound, rubric: Rubric,
     if target != me and not visible_to_group:
         return Receipt(kind=ReceiptKind.INFO, text=texts.history_not_yours())
     try:
-        records = await history.records(event.ref.platform, event.ref.workspace, target)
+        records = await history.records(event.ref.platform, event.ref.workspace, target, now)
     except StoreUnavailable as exc:
         log.error("history for %s:%s not read: %s", event.ref.platform, event.ref.workspace, exc)
         return Receipt(kind=ReceiptKind.INFO, text=texts.history_unavailable())

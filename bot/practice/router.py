@@ -31,8 +31,8 @@ BUTTON_WORDS = {Action.END: Word.END, Action.RETRY: Word.RETRY}
 class Practice:
     def __init__(self, settings, llm, store: SessionStore, *, within_budget: BudgetCheck):
         self.settings = settings
-        self.history = history_for(store, settings.history_days)
-        self.steps = PracticeSteps(settings, llm, self.history)
+        self.records = history_for(store, settings.history_days)
+        self.steps = PracticeSteps(settings, llm, self.records)
         self.within_budget = within_budget
 
     def prepare(self, state: InterviewState, event: Inbound, user: str, platform: Platform) -> None:
@@ -42,7 +42,7 @@ class Practice:
         state.practice.thread_url = link(state.ref) if callable(link) else None
 
     async def history(self, event: Inbound) -> Receipt:
-        return await history_receipt(self.history, event, self.steps.rubric, now=self.steps.now(),
+        return await history_receipt(self.records, event, self.steps.rubric, now=self.steps.now(),
                                      visible_to_group=self.settings.history_visible_to_group)
 
     async def on_timer(self, ctx, name: str) -> None:

@@ -65,10 +65,13 @@ def image_unreadable(filename: str) -> str:
     return f"I couldn't download `{filename}`. Please attach it again (PNG or JPEG), or paste the diagram as text."
 
 
+def size_text(n: int) -> str:
+    """'3.8 MB', '12 KB'."""
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
 def image_too_big(filename: str, size: int, limit: int) -> str:
-    def mb(n: int) -> str:
-        return f"{n / (1024 * 1024):.1f} MB"
-    return (f"`{filename}` is {mb(size)}; I can read images up to {mb(limit)}. "
+    return (f"`{filename}` is {size_text(size)}; I can read images up to {size_text(limit)}. "
             "A screenshot or a smaller export of the drawing works well.")
 
 

@@ -9,8 +9,9 @@ records older than that are dropped when read.
 from __future__ import annotations
 
 import logging
-import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
 
 import redis.exceptions as rexc
 from pydantic import ValidationError
@@ -40,13 +41,14 @@ class HistoryStore(ABC):
         """Keep `record` for the person (one per thread: writing it again replaces it)."""
 
     @abstractmethod
-    async def records(self, platform: str, workspace: str, person: str) -> list[PracticeRecord]:
-        """The person's records of the last `keep_days` (unordered)."""
+    async def records(self, platform: str, workspace: str, person: str, now: float) -> list[PracticeRecord]:
+        """The person's records of the `keep_days` before `now` (unordered)."""
 
 
-def _decode(values: dict[str, str], cutoff: float) -> tuple[list[PracticeRecord], list[str]]:
+def _decode(values: Mapping[Any, Any], cutoff: float) -> tuple[list[PracticeRecord], list[str]]:
     """(records young enough, fields to drop: too old or unreadable)."""
-    kept, old = [], []
+    kept: list[PracticeRecord] = []
+    old: list[str] = []
     for field, raw in values.items():
         try:
             record = PracticeRecord.model_validate_json(raw)
@@ -75,11 +77,11 @@ class RedisHistory(HistoryStore):
         except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
             raise StoreUnavailable(f"Redis is unreachable ({exc.__class__.__name__})") from exc
 
-    async def records(self, platform: str, workspace: str, person: str) -> list[PracticeRecord]:
+    async def records(self, platform: str, workspace: str, person: str, now: float) -> list[PracticeRecord]:
         key = self.key(platform, workspace, person)
         try:
             values = await self.redis.hgetall(key)
-            kept, old = _decode(values, time.time() - self.keep_days * DAY)
+            kept, old = _decode(values, now - self.keep_days * DAY)
             if old:
                 await self.redis.hdel(key, *old)
         except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
@@ -96,9 +98,9 @@ class MemoryHistory(HistoryStore):
     async def add(self, platform: str, workspace: str, person: str, thread: str, record: PracticeRecord) -> None:
         self._hashes.setdefault(self.key(platform, workspace, person), {})[thread] = record.model_dump_json()
 
-    async def records(self, platform: str, workspace: str, person: str) -> list[PracticeRecord]:
+    async def records(self, platform: str, workspace: str, person: str, now: float) -> list[PracticeRecord]:
         values = self._hashes.get(self.key(platform, workspace, person), {})
-        kept, old = _decode(values, time.time() - self.keep_days * DAY)
+        kept, old = _decode(values, now - self.keep_days * DAY)
         for field in old:
             values.pop(field, None)
         return kept
