@@ -207,6 +207,7 @@ def main(argv: list[str]) -> int:
 
     async def go() -> None:
         engine = build_engine(settings)
+        engine.start()   # timers (the answer-collection window, practice clock) run as on the other platforms
         try:
             await run_console(engine, " ".join(args.problem), Mode.DIAGRAM if args.diagram else Mode.INTERVIEW,
                               _stdin_reader(), sys.stdout)

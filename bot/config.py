@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     session_ttl_days: float = Field(default=14.0, gt=0)
     lease_seconds: float = Field(default=20.0, gt=0.1, le=600)
     recover_interval: float = Field(default=5.0, gt=0, le=300)
+    timer_tick: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     dedupe_ttl: int = Field(default=3600, gt=0)
 

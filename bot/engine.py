@@ -17,9 +17,11 @@ same atomic step that retires the command, so a crash never loses the problem.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from contextlib import AsyncExitStack
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
@@ -29,6 +31,7 @@ from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text,
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
 from .health import Health, standard_checks, start_health_server
+from .heap import settle_heap
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
@@ -56,6 +59,8 @@ from .transcript import build_transcript, slug
 from .whiteboard import WhiteboardMaker
 
 log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[Ctx, str], Awaitable[None]]
 
 MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram", Mode.PRACTICE: "practice interview"}
 KIND_MODE = {EventKind.START: Mode.INTERVIEW, EventKind.DIAGRAM: Mode.DIAGRAM, EventKind.PRACTICE: Mode.PRACTICE}
@@ -89,15 +94,22 @@ class Engine:
         self.metrics = metrics or default_metrics()
         self.budget: Budget = budget or MemoryBudget()
         self.pipeline = Pipeline(store, self.handle, report=self._report, owns=self._owns,
-                                 recover_interval=settings.recover_interval)
+                                 recover_interval=settings.recover_interval, timer_tick=settings.timer_tick)
+        self._timer_handlers: dict[str, TimerHandler] = {}
         self.practice = Practice(settings, self.llm, store, within_budget=self._within_budget)
+        self.on_timer("practice", self.practice.on_timer)
 
     # ----------------------------------------------------------- lifecycle
     def register(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
 
+    def on_timer(self, prefix: str, handler: TimerHandler) -> None:
+        """Route TIMER events named `prefix:...` (see `Ctx.schedule`) to `handler`."""
+        self._timer_handlers[prefix] = handler
+
     def start(self) -> None:
-        """Begin picking up threads left unhandled by a crashed or stopped process."""
+        """Begin serving: timers, picking up threads left unhandled by a crashed or stopped process."""
+        settle_heap()   # what exists now lives as long as the process: keep it out of the collector's walks
         self.pipeline.start()
 
     async def shutdown(self, grace: float | None = None) -> str:
@@ -252,7 +264,8 @@ class Engine:
             return TurnResult(state=None)
         assert turn.state is not None
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
-                  author_id=event.author_id, stopping=turn.stopping)
+                  author_id=event.author_id, stopping=turn.stopping,
+                  timers=functools.partial(self.pipeline.schedule, turn.key))
         before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)
         spent = ctx.state.usage.minus(before)
@@ -289,9 +302,6 @@ class Engine:
 
     async def _route(self, ctx: Ctx, event: Inbound, platform: Platform) -> None:
         state = ctx.state
-        if state.mode is Mode.PRACTICE:   # the bot interviews: its own flow (bot/practice)
-            await self.practice.route(ctx, event, platform)
-            return
         if state.inflight is not None:
             if state.inflight.event_id == event.event_id:
                 await self._resume(ctx)
@@ -300,6 +310,12 @@ class Engine:
             flight = state.inflight
             state.pending = Pending(step=flight.step, partial=flight.partial, text=flight.text, user=flight.user)
             state.inflight = None
+        if event.kind is EventKind.TIMER:
+            await self._on_timer(ctx, event.text)
+            return
+        if state.mode is Mode.PRACTICE:   # the bot interviews: its own flow (bot/practice)
+            await self.practice.route(ctx, event, platform)
+            return
         if event.kind is not EventKind.BUTTON and not await self._within_budget(ctx, event):
             return
         if event.kind is EventKind.BEGIN:
@@ -329,6 +345,16 @@ class Engine:
             await self._on_message(ctx, event.text.strip(), user)
         except DeliveryError as exc:
             log.error("%s: reply to %s not delivered: %s", ctx.key, event.event_id, exc)
+
+    async def _on_timer(self, ctx: Ctx, name: str) -> None:
+        handler = self._timer_handlers.get(name.split(":", 1)[0])
+        if handler is None:
+            log.warning("%s: timer %r has no handler; ignored", ctx.key, name)
+            return
+        try:
+            await handler(ctx, name)
+        except DeliveryError as exc:
+            log.error("%s: timer %r: message not delivered: %s", ctx.key, name, exc)
 
     async def _within_budget(self, ctx: Ctx, event: Inbound) -> bool:
         """Before any model call: is this person (and workspace) within today's token budget? Says so if not."""

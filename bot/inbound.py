@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     REPLY = "reply"          # a message in a thread
     BUTTON = "button"        # a button pressed (or a thread command such as Discord's `/end`)
     BEGIN = "begin"          # internal: the first event of a freshly opened thread
+    TIMER = "timer"          # internal: a timer set by a step came due (`text` is its name)
     PRACTICE = "practice"    # `/practice <problem>` typed in a channel: the bot interviews the person
     HISTORY = "history"      # `/history [@someone]`: answered at once (the receipt's text), no thread; `text` holds
                              # the platform id of the person asked about, empty for oneself

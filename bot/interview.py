@@ -30,6 +30,7 @@ from .design_extras import design_extras
 from .formatting import neutralize_mentions
 from .framing import Framed, frame_answer, frame_message, frame_problem, new_boundary
 from .freehand import wrap_fenced_diagrams
+from .inbound import EventKind, Inbound
 from .levels import Level, level_opening_note
 from .llm import LLMError, LLMResult, ModelClient, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
@@ -65,6 +66,8 @@ class Ctx:
     author_id: str = ""
 
     stopping: Callable[[], bool] = lambda: False
+    # Stores a timer event for this thread, due at a wall-clock time (see `schedule`).
+    timers: Callable[[Inbound, float], Awaitable[None]] | None = None
     previewed: dict[str, float] = field(default_factory=dict)
 
     async def preview(self, stream_id: str, render: Callable[[], str]) -> None:
@@ -75,6 +78,16 @@ class Ctx:
             return
         self.previewed[stream_id] = now
         await self.sink.partial(stream_id, neutralize_mentions(render()))
+
+    async def schedule(self, name: str, delay: float) -> None:
+        """Have `name` come back to this thread as a TIMER event in `delay` seconds, durably.
+
+        The name must be unique per timer (it is the event id); a handler must expect a timer that
+        the state no longer waits for (it is stored before the state that expects it is saved)."""
+        if self.timers is None:
+            raise RuntimeError("this turn cannot set timers")
+        event = Inbound(kind=EventKind.TIMER, ref=self.state.ref, event_id=f"timer:{name}", text=name)
+        await self.timers(event, time.time() + delay)
 
     async def post(self, message: OutMessage) -> None:
         if self.stopping():

@@ -118,11 +118,11 @@ class PracticeSteps:
             log.error("%s: could not say that step %s failed: %s", ctx.key, step.value, exc)
 
     async def schedule(self, ctx, st: ClockStatus) -> None:
-        """Durable timers for the next overrun nudge and the end of time (once timers exist in this build)."""
-        schedule = getattr(ctx, "schedule", None)
+        """Durable timers (`Ctx.schedule`) for the next overrun nudge and the end of the time."""
         p = self.practice(ctx.state)
-        if schedule is None or p.clock is None or st.finished:
-            return
+        if getattr(ctx, "timers", None) is None or p.clock is None or st.finished:
+            return   # a turn that cannot set timers (core tests without a pipeline)
+        schedule = ctx.schedule
         plan, now = p.clock.plan, self.now()
         if st.phase_seconds_left > 0:
             nudge_in = st.phase_seconds_left

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .base import (
     AcceptOutcome,
     CorruptState,
+    DueTimer,
     Forward,
     Head,
     Lease,
@@ -16,8 +17,8 @@ from .base import (
 from .memory import MemoryStore
 from .redis_store import RedisStore
 
-__all__ = ["AcceptOutcome", "CorruptState", "Forward", "Head", "Lease", "LeaseLost", "MemoryStore", "RedisStore",
-           "SessionStore", "StoreError", "StoreUnavailable", "decode_state", "make_store"]
+__all__ = ["AcceptOutcome", "CorruptState", "DueTimer", "Forward", "Head", "Lease", "LeaseLost", "MemoryStore",
+           "RedisStore", "SessionStore", "StoreError", "StoreUnavailable", "decode_state", "make_store"]
 
 
 def make_store(settings) -> SessionStore:

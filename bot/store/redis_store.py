@@ -4,7 +4,8 @@ Keys of one thread `K` (`{prefix}:{platform}:{workspace}:{channel}:{thread}`):
 `K` the state document, `K:inbox` a list of unhandled events, `K:lease` the
 drain lease (`<fence>:<random>`), `K:fence` the fencing counter.  Besides:
 `{prefix}:event:{id}` remembers event ids (dedupe) and `{prefix}:active` the
-threads whose inbox may hold events.  Every method is one round trip (a Lua
+threads whose inbox may hold events, `{prefix}:timers` a sorted set of timers
+(member: JSON `[key, event]`, score: when it is due).  Every method is one round trip (a Lua
 script where several keys change together); `round_trips` counts them.
 
 Pooled connections broken by a Redis restart are retried with backoff and
@@ -12,6 +13,7 @@ health-checked, so a restart costs a short pause, not an error message.
 """
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -22,7 +24,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from ..state import InterviewState
 from . import scripts
-from .base import AcceptOutcome, Forward, Head, Lease, LeaseLost, SessionStore, StoreUnavailable, decode_state
+from .base import AcceptOutcome, DueTimer, Forward, Head, Lease, LeaseLost, SessionStore, StoreUnavailable, decode_state
 
 
 def _head(reply: Any) -> Head | None:
@@ -48,6 +50,7 @@ class RedisStore(SessionStore):
         self._redis = redis.Redis(connection_pool=pool)
         self._scripts = {name: self._redis.register_script(body) for name, body in scripts.ALL.items()}
         self._active = f"{prefix}:active"
+        self._timers = f"{prefix}:timers"
 
     @property
     def client(self) -> redis.Redis:
@@ -112,6 +115,25 @@ class RedisStore(SessionStore):
 
     async def active(self) -> list[str]:
         return list(await self._call(self._redis.smembers(self._active)))
+
+    async def schedule(self, key: str, event_raw: str, due_at: float) -> None:
+        await self._call(self._redis.zadd(self._timers, {json.dumps([key, event_raw]): due_at}))
+
+    async def due(self, now: float, limit: int = 100) -> list[DueTimer]:
+        rows = await self._call(self._redis.zrangebyscore(self._timers, "-inf", now, start=0, num=limit,
+                                                          withscores=True))
+        timers = []
+        for member, score in rows:
+            try:
+                key, event_raw = json.loads(member)
+            except (ValueError, TypeError):
+                await self._call(self._redis.zrem(self._timers, member))   # unreadable: nothing to queue
+                continue
+            timers.append(DueTimer(key=key, event_raw=event_raw, due_at=float(score), member=member))
+        return timers
+
+    async def drop_timer(self, timer: DueTimer) -> None:
+        await self._call(self._redis.zrem(self._timers, timer.member))
 
     async def load(self, key: str) -> InterviewState | None:
         raw = await self._call(self._redis.get(key))
