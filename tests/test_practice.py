@@ -362,3 +362,32 @@ async def test_history_lists_past_practice_after_a_restart(model, redis_store):
     await engine2.llm.close()
     await engine3.llm.close()
     await store2.close()
+
+
+async def test_an_overrun_gets_one_gentle_nudge_from_a_durable_timer_and_time_up_scores(model, redis_store):
+    import time as _time
+
+    engine, clock = practice_engine(model, store=redis_store)
+    ref, sink = await open_practice(engine)
+    await say(engine, ref, "Shorten and redirect are the core features.")
+    real = _time.time()
+    assert await engine.pipeline.fire_due(now=real + 60) == 0          # nothing due yet
+    clock.t += 5 * 60 + 5                                               # the requirements overran
+    assert await engine.pipeline.fire_due(now=real + 5 * 60 + 5) == 1
+    await engine.pipeline.idle()
+    assert sink.text().count("Just a nudge: we're over the time for the requirements") == 1
+    state = await engine.store.load(engine.key(ref))
+    assert state.practice.clock.nudged_phase == 0
+    # a stale or repeated timer does nothing
+    await say(engine, ref, "next")
+    calls = len(model.requests)
+    clock.t += 46 * 60
+    fired = await engine.pipeline.fire_due(now=real + 47 * 60)
+    assert fired >= 1
+    await engine.pipeline.idle()
+    assert "That's the time for this interview" in sink.text() and len(sink.of(Kind.SCORECARD)) == 1
+    assert len(model.requests) > calls
+    await engine.pipeline.fire_due(now=real + 200 * 60)
+    await engine.pipeline.idle()
+    assert len(sink.of(Kind.SCORECARD)) == 1
+    await engine.llm.close()
