@@ -200,3 +200,16 @@ async def test_an_attached_image_reaches_the_model_as_an_image_block(driver, fak
     import base64
     assert base64.b64decode(image["source"]["data"]) == PNG
     assert "From your image I understand" in driver.said(thread)
+
+
+async def test_discord_practice_autocomplete_offers_random_difficulties_and_the_bank(discord_fake, runner):  # noqa: F811
+    await runner.start()
+    iid = await discord_fake.autocomplete("practice", "problem", "ran")
+    await discord_fake.wait_for(lambda: callback(discord_fake, iid), 5, "autocomplete answer")
+    choices = [c["value"] for c in callback(discord_fake, iid)["data"]["choices"]]
+    assert choices[:3] == ["random easy", "random medium", "random hard"]
+    iid = await discord_fake.autocomplete("practice", "problem", "url")
+    await discord_fake.wait_for(lambda: callback(discord_fake, iid), 5, "autocomplete answer")
+    assert any("URL shortener" in c["value"] for c in callback(discord_fake, iid)["data"]["choices"])
+    synced = [c["name"] for scope in discord_fake.commands.values() for c in scope]
+    assert "practice" in synced and "history" in synced
