@@ -67,7 +67,8 @@ class Practice:
         state, steps = ctx.state, self.steps
         p = steps.practice(state)
         if event.kind is EventKind.BEGIN:
-            await steps.open(ctx)
+            if await self.within_budget(ctx, event):
+                await steps.open(ctx)
             return
         user = await platform.display_name(event.author_id, event.author or "someone")
         who = event.author_id or event.author or user
