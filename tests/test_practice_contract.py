@@ -213,3 +213,11 @@ async def test_discord_practice_autocomplete_offers_random_difficulties_and_the_
     assert any("URL shortener" in c["value"] for c in callback(discord_fake, iid)["data"]["choices"])
     synced = [c["name"] for scope in discord_fake.commands.values() for c in scope]
     assert "practice" in synced and "history" in synced
+
+
+def test_slack_history_mentions_become_ids_and_other_text_is_passed_on():
+    from adapters.slack.app import history_target
+    assert history_target("<@U0BO|bo>") == "U0BO"
+    assert history_target("<@U0BO>") == "U0BO"
+    assert history_target("") == ""
+    assert history_target("@bo") == "@bo"   # not escaped: the core asks for a mention
