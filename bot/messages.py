@@ -37,6 +37,7 @@ class Kind(StrEnum):
     NOTICE = "notice"         # short status line (answer cut, assumptions taken)
     CARD = "card"             # the problem bank's notes for whoever plays the interviewer
     WRAP_UP = "wrap_up"       # the interview has ended
+    SCORECARD = "scorecard"   # practice mode: the candidate's scorecard, as its own message
     ERROR = "error"           # something failed; state is unchanged
 
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_serializer, field_validator
 
+from .practice.model import PracticeState
+
 SCHEMA_VERSION = 1
 
 
@@ -29,6 +31,7 @@ class Phase(StrEnum):
 class Mode(StrEnum):
     INTERVIEW = "interview"
     DIAGRAM = "diagram"
+    PRACTICE = "practice"       # reverse mode: the bot interviews the person who ran /practice
 
 
 class ThreadRef(BaseModel):
@@ -43,9 +46,17 @@ class ThreadRef(BaseModel):
         return f"{prefix}:{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
 
 
+class ImagePart(BaseModel):
+    """An image sent to the model with one turn (its vision input); never stored with the history."""
+
+    media_type: str
+    data: bytes
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+    images: list[ImagePart] = Field(default_factory=list, exclude=True)   # for this call only
 
 
 class Usage(BaseModel):
@@ -128,6 +139,7 @@ class InterviewState(BaseModel):
     pending: Pending | None = None
     inflight: InFlight | None = None
     usage: Usage = Field(default_factory=Usage)
+    practice: PracticeState | None = None   # practice mode only
 
     @field_serializer("history")
     def _pack_history(self, history: list[Turn]) -> dict[str, str]:
