@@ -146,11 +146,15 @@ class ConsoleSession:
             return True
         if text in ("/quit", "/exit"):
             return False
-        if text in ("history", "/history"):
+        # Bare `practice` / `history` are commands only before a thread is open; in one they may be an answer.
+        bare = self.platform.thread is None
+        if text == "/history" or (bare and text == "history"):
             await self._submit(EventKind.HISTORY)
             return True
         for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM),
                               ("/practice", Mode.PRACTICE), ("practice", Mode.PRACTICE)):
+            if command == "practice" and not bare:
+                continue
             if text == command or text.startswith(command + " "):
                 await self.start(text[len(command):].strip(), mode)
                 return True
