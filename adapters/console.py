@@ -27,6 +27,8 @@ from bot.texts import usage_help
 CONSOLE_HELP = """Commands:
   /interview <problem>   start a new interview
   /diagram <system>      just a flow diagram with legend and walkthrough
+  practice <problem>     practice: the bot interviews you (also `practice random medium`, or /practice)
+  history                your past practice interviews and their scores (or /history)
   /end                   end the current interview
   /help                  this help
 Anything else is your reply in the interview (answers, feedback, "describe the diagram", "retry")."""
@@ -122,18 +124,22 @@ class ConsoleSession:
         self.channel = ThreadRef(platform="console", workspace="local", channel=str(os.getpid()), thread="")
 
     async def _submit(self, kind: EventKind, text: str = "") -> None:
-        ref = self.channel if kind in (EventKind.START, EventKind.DIAGRAM) else self.platform.thread
+        ref = self.channel if kind in (EventKind.START, EventKind.DIAGRAM, EventKind.PRACTICE, EventKind.HISTORY) \
+            else self.platform.thread
         assert ref is not None
         receipt = await self.engine.submit(Inbound(kind=kind, ref=ref, event_id=uuid.uuid4().hex, author="you",
                                                    text=text))
         if receipt.text and not receipt.accepted:
             self.out.write(receipt.text + "\n")
+        if kind is EventKind.HISTORY:
+            return
         self.sink.kinds.clear()
         await self.engine.pipeline.idle(timeout=3600)
         self._show_pause()
 
     async def start(self, problem: str, mode: Mode) -> None:
-        await self._submit(EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, problem)
+        kind = {Mode.DIAGRAM: EventKind.DIAGRAM, Mode.PRACTICE: EventKind.PRACTICE}.get(mode, EventKind.START)
+        await self._submit(kind, problem)
 
     async def line(self, text: str) -> bool:
         """Handle one input line; False when the session should stop."""
@@ -145,7 +151,15 @@ class ConsoleSession:
             return True
         if text in ("/quit", "/exit"):
             return False
-        for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM)):
+        # Bare `practice` / `history` are commands only before a thread is open; in one they may be an answer.
+        bare = self.platform.thread is None
+        if text == "/history" or (bare and text == "history"):
+            await self._submit(EventKind.HISTORY)
+            return True
+        for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM),
+                              ("/practice", Mode.PRACTICE), ("practice", Mode.PRACTICE)):
+            if command == "practice" and not bare:
+                continue
             if text == command or text.startswith(command + " "):
                 await self.start(text[len(command):].strip(), mode)
                 return True
@@ -214,6 +228,7 @@ def main(argv: list[str]) -> int:
 
     async def go() -> None:
         engine = build_engine(settings)
+        engine.start()   # timers (the answer-collection window, practice clock) run as on the other platforms
         try:
             await run_console(engine, " ".join(args.problem), Mode.DIAGRAM if args.diagram else Mode.INTERVIEW,
                               _stdin_reader(), sys.stdout)

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_engine  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.heap import settle_heap  # noqa: E402
 from bot.inbound import EventKind, Inbound  # noqa: E402
 from bot.llm import LLMResult  # noqa: E402
 from bot.state import ThreadRef, Usage  # noqa: E402
@@ -107,6 +108,7 @@ async def main() -> None:
     engine.register(platform)
     try:
         await one_interview(engine, -1, None, None)  # warm-up (imports, script loading)
+        settle_heap()    # as Engine.start does when a process begins serving
         timings: list[float] = []
         trips: list[int] = []
         for n in range(args.interviews):

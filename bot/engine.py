@@ -32,6 +32,7 @@ from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
 from .design_routes import COLLECT_TIMER, DesignRoutes, Routed
 from .health import Health, standard_checks, start_health_server
+from .heap import settle_heap
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
@@ -49,6 +50,8 @@ from .metrics import (
 )
 from .pace import pace_for
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
+from .practice import texts as practice_texts
+from .practice.router import Practice
 from .problems import find_card, resolve_problem
 from .prompts import Prompts
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef
@@ -62,7 +65,10 @@ log = logging.getLogger(__name__)
 
 TimerHandler = Callable[[Ctx, str], Awaitable[None]]
 
-MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram"}
+MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram", Mode.PRACTICE: "practice interview"}
+KIND_MODE = {EventKind.START: Mode.INTERVIEW, EventKind.DIAGRAM: Mode.DIAGRAM, EventKind.PRACTICE: Mode.PRACTICE}
+COMMAND = {Mode.INTERVIEW: "/interview", Mode.DIAGRAM: "/diagram", Mode.PRACTICE: "/practice"}
+TITLE = {Mode.INTERVIEW: "Interview: ", Mode.DIAGRAM: "Diagram: ", Mode.PRACTICE: "Practice: "}
 
 
 def check_problem(text: str, limit: int, command: str = "/interview") -> str | None:
@@ -95,6 +101,8 @@ class Engine:
         self._timer_handlers: dict[str, TimerHandler] = {}
         self.routes = DesignRoutes(self.steps, settings)   # the answer window and the interactive pace's stops
         self.on_timer(COLLECT_TIMER, self.routes.on_timer)
+        self.practice = Practice(settings, self.llm, store, within_budget=self._within_budget)
+        self.on_timer("practice", self.practice.on_timer)
 
     # ----------------------------------------------------------- lifecycle
     def register(self, platform: Platform) -> None:
@@ -105,7 +113,8 @@ class Engine:
         self._timer_handlers[prefix] = handler
 
     def start(self) -> None:
-        """Begin picking up threads left unhandled by a crashed or stopped process."""
+        """Begin serving: timers, picking up threads left unhandled by a crashed or stopped process."""
+        settle_heap()   # what exists now lives as long as the process: keep it out of the collector's walks
         self.pipeline.start()
 
     async def shutdown(self, grace: float | None = None) -> str:
@@ -131,6 +140,8 @@ class Engine:
     async def submit(self, event: Inbound) -> Receipt:
         """Take one inbound event: refuse it, or queue it durably. Call before any other await."""
         event.text = clean_text(event.text)   # no control characters or escape sequences, anywhere after this
+        if event.kind is EventKind.HISTORY:     # answered at once, privately; opens nothing
+            return await self.practice.history(event)
         if not self._allowed(event.ref):
             if event.opens_thread:
                 return Receipt(kind=ReceiptKind.REFUSED, text=texts.not_allowed_here(self._allowed_channels(event)))
@@ -150,7 +161,7 @@ class Engine:
         return self.key(event.ref)
 
     def _check_command(self, event: Inbound) -> Receipt | None:
-        command = "/diagram" if event.kind is EventKind.DIAGRAM else "/interview"
+        command = COMMAND[KIND_MODE[event.kind]]
         if event.attachments:   # the problem may come as a text or Markdown file
             taken = take_attachments(event.text, event.attachments, self.settings.max_attachment_chars)
             if taken.problems:
@@ -161,8 +172,9 @@ class Engine:
         if word and platform is not None and not platform.commands_in_threads:
             return Receipt(kind=ReceiptKind.HELP, text=texts.thread_word_hint(word, command))
         if is_help_request(event.text):
-            return Receipt(kind=ReceiptKind.HELP, text=texts.usage_help(command))
-        if getattr(platform, "suggests_problems", False):   # no autocomplete there: offer the bank instead
+            return Receipt(kind=ReceiptKind.HELP, text=self._usage(command))
+        if event.kind in (EventKind.START, EventKind.DIAGRAM) and getattr(platform, "suggests_problems", False):
+            # no autocomplete there: offer the bank instead
             found = command_suggestion(event.text, diagram=event.kind is EventKind.DIAGRAM)
             if found is not None:
                 return Receipt(kind=ReceiptKind.SUGGEST, text=found.text, choices=found.choices, context=found.context)
@@ -172,8 +184,12 @@ class Engine:
         event.text = resolve_problem(options.text, diagram=event.kind is EventKind.DIAGRAM).strip()
         refusal = check_problem(event.text, self.settings.max_problem_chars, command)
         if refusal:
-            return Receipt(kind=ReceiptKind.REFUSED, text=refusal)
+            return Receipt(kind=ReceiptKind.REFUSED, text=self._usage(command) if event.text == "" else refusal)
         return None
+
+    @staticmethod
+    def _usage(command: str) -> str:
+        return practice_texts.usage_help() if command == "/practice" else texts.usage_help(command)
 
     async def _receipt(self, event: Inbound, outcome: AcceptOutcome | Held) -> Receipt:
         if outcome is Held.HELD:
@@ -188,7 +204,7 @@ class Engine:
             text = texts.NOT_OUR_THREAD if event.kind is EventKind.BUTTON else None
             return Receipt(kind=ReceiptKind.NOT_OURS, text=text)
         if event.opens_thread:
-            label = MODE_LABEL[Mode.DIAGRAM if event.kind is EventKind.DIAGRAM else Mode.INTERVIEW]
+            label = MODE_LABEL[KIND_MODE[event.kind]]
             return Receipt(kind=ReceiptKind.QUEUED, text=texts.starting(label, _short(event.text)))
         return Receipt(kind=ReceiptKind.QUEUED)
 
@@ -273,12 +289,12 @@ class Engine:
         return TurnResult(state=ctx.state)
 
     async def _open_thread(self, platform: Platform, event: Inbound) -> TurnResult:
-        mode = Mode.DIAGRAM if event.kind is EventKind.DIAGRAM else Mode.INTERVIEW
+        mode = KIND_MODE[event.kind]
         user = await platform.display_name(event.author_id, event.author or "someone")
         label = MODE_LABEL[mode]
-        title = ("Diagram: " if mode is Mode.DIAGRAM else "Interview: ") + " ".join(event.text.split())
-        pace = None if mode is Mode.DIAGRAM else (event.pace or pace_for(self.settings, event.ref.platform,
-                                                                         event.ref.workspace).value)
+        title = TITLE[mode] + " ".join(event.text.split())
+        pace = None if mode is not Mode.INTERVIEW else (event.pace or pace_for(self.settings, event.ref.platform,
+                                                                               event.ref.workspace).value)
         try:
             announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user,
                                       texts.opening_detail(event.level or Level.SENIOR.value, pace))
@@ -291,6 +307,8 @@ class Engine:
         state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
                                level=event.level or Level.SENIOR.value, card_id=card.id if card else None,
                                pace=pace or "full")
+        if mode is Mode.PRACTICE:
+            self.practice.prepare(state, event, user, platform)
         interview_opened(self.metrics, ref.platform)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)
@@ -309,6 +327,9 @@ class Engine:
             state.inflight = None
         if event.kind is EventKind.TIMER:
             await self._on_timer(ctx, event.text)
+            return
+        if state.mode is Mode.PRACTICE:   # the bot interviews: its own flow (bot/practice)
+            await self.practice.route(ctx, event, platform)
             return
         if event.kind is not EventKind.BUTTON and not await self._within_budget(ctx, event):
             return
@@ -371,6 +392,7 @@ class Engine:
         flight = ctx.state.inflight
         assert flight is not None
         log.info("%s: resuming step %s of event %s", ctx.key, flight.step, ctx.event_id)
+        await ctx.recover_delivery()
         try:
             await ctx.notice(texts.RESUMING)
         except DeliveryError:

@@ -79,7 +79,12 @@ class Ctx:
         if now - self.previewed.get(stream_id, -PREVIEW_EVERY) < PREVIEW_EVERY:
             return
         self.previewed[stream_id] = now
-        await self.sink.partial(stream_id, neutralize_mentions(render()))
+        await self.sink.partial(self.message_key(stream_id), neutralize_mentions(render()))
+
+    def message_key(self, stream_id: str) -> str:
+        """One message of this turn, the same when the turn is continued after a crash: the id that ties
+        previews to their final message and lets a platform drop a repeated post."""
+        return f"{self.event_id}:{stream_id}"
 
     async def schedule(self, name: str, delay: float) -> None:
         """Have `name` come back to this thread as a TIMER event in `delay` seconds, durably.
@@ -91,11 +96,18 @@ class Ctx:
         event = Inbound(kind=EventKind.TIMER, ref=self.state.ref, event_id=f"timer:{name}", text=name)
         await self.timers(event, time.time() + delay)
 
+    async def recover_delivery(self) -> None:
+        """This turn continues one cut short: let the platform skip what it already shows (see `Sink`)."""
+        recover = getattr(self.sink, "recover", None)
+        if recover is not None:
+            await recover(f"{self.event_id}:")
+
     async def post(self, message: OutMessage) -> None:
         if self.stopping():
             raise Stopped(f"{self.key}: shutting down")
         if message.stream_id and message.dedupe_key is None:
-            message = message.model_copy(update={"dedupe_key": f"{self.event_id}:{message.stream_id}"})
+            key = self.message_key(message.stream_id)
+            message = message.model_copy(update={"dedupe_key": key, "stream_id": key})
         await self.sink.post(message)
 
     async def notice(self, markdown: str, kind: Kind = Kind.NOTICE, actions: list[Action] | None = None) -> None:

@@ -81,6 +81,7 @@ class Kind(StrEnum):
     CHECK_IN = "check_in"     # the candidate asks the group (scope, deep dive); the bot then waits
     CARD = "card"             # the problem bank's notes for whoever plays the interviewer
     WRAP_UP = "wrap_up"       # the interview has ended
+    SCORECARD = "scorecard"   # practice mode: the candidate's scorecard, as its own message
     ERROR = "error"           # something failed; state is unchanged
 
 
@@ -124,6 +125,11 @@ class Sink(Protocol):
 
     async def partial(self, stream_id: str, markdown: str) -> None:
         """The text so far of a message still being written; adapters may throttle or ignore."""
+
+    # Optional: `async def recover(self, turn: str) -> None`, called when a turn cut short by a crash is
+    # continued. A sink that can read back what the thread shows skips messages whose `dedupe_key` starts
+    # with `turn` and are already there, and clears live previews that were never finished. (Discord's
+    # nonce does the first part on its own.)
 
 
 @runtime_checkable

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_serializer, field_validator
 
+from .practice.model import PracticeState
+
 SCHEMA_VERSION = 1
 
 
@@ -32,6 +34,7 @@ class Phase(StrEnum):
 class Mode(StrEnum):
     INTERVIEW = "interview"
     DIAGRAM = "diagram"
+    PRACTICE = "practice"       # reverse mode: the bot interviews the person who ran /practice
 
 
 class ThreadRef(BaseModel):
@@ -46,9 +49,17 @@ class ThreadRef(BaseModel):
         return f"{prefix}:{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
 
 
+class ImagePart(BaseModel):
+    """An image sent to the model with one turn (its vision input); never stored with the history."""
+
+    media_type: str
+    data: bytes
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+    images: list[ImagePart] = Field(default_factory=list, exclude=True)   # for this call only
 
 
 class Usage(BaseModel):
@@ -145,6 +156,7 @@ class InterviewState(BaseModel):
     options: list[DeepDive] = Field(default_factory=list)     # deep-dive candidates offered
     deep_dive: str = ""                 # the deep dive chosen, as the prompt gives it
     collect_until: int = 0              # epoch second the answer window closes (its timer's name)
+    practice: PracticeState | None = None   # practice mode only
 
     @field_serializer("history")
     def _pack_history(self, history: list[Turn]) -> dict[str, str]:

@@ -163,8 +163,11 @@ class ThreadSink:
         if self.typing is not None:
             await self.typing.__aexit__(*exc)
 
-    async def _create(self, text: str) -> discord.Message:
-        msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none())
+    async def _create(self, text: str, stream_id: str) -> discord.Message:
+        # The preview carries the nonce of its final message's first part: a turn continued after a crash
+        # that posts that part gets this message back from Discord (and edits it) instead of a second one.
+        msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none(),
+                                      nonce=nonce_of(f"{stream_id}:0"))
         self._posted()
         return msg
 
@@ -214,5 +217,13 @@ class ThreadSink:
                 extra["files"] = files
             if message.dedupe_key:   # Discord drops a second post with the same nonce (a turn resumed after a crash)
                 extra["nonce"] = nonce_of(f"{message.dedupe_key}:{i}")
-            await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
+            sent = await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(),
+                                           **extra)
             self._posted()
+            if message.dedupe_key and (sent.content or "") != (chunk or ""):
+                # Discord answered with the message a stopped process made under this nonce: a preview it
+                # never finished. Finish it now.
+                extra.pop("nonce", None)
+                if "files" in extra:
+                    extra["attachments"] = extra.pop("files")
+                await sent.edit(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Awaitable
 
@@ -24,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.engine import Engine
-from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind, readable
+from bot.inbound import EventKind, FetchAs, Inbound, InboundAttachment, ReceiptKind, fetch_as
 from bot.messages import BUTTON_ACTIONS, CHOICE_ID_RE, Action, DeliveryError, read_button_id
 from bot.metrics import record_platform_429
 from bot.state import ThreadRef
@@ -43,6 +44,15 @@ RETIRED_ON_PRESS = (Action.SKIP, Action.END, Action.GO, Action.CONTINUE, Action.
 
 # Message subtypes that are still a person talking in the thread.
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share"}
+COMMANDS = {"/interview": EventKind.START, "/diagram": EventKind.DIAGRAM, "/practice": EventKind.PRACTICE,
+            "/history": EventKind.HISTORY}
+_USER_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>\s*$")
+
+
+def history_target(text: str) -> str:
+    """`/history <@U123|bo>` -> 'U123' (Slack escapes the mention); anything else is passed on as typed."""
+    m = _USER_MENTION.match(text or "")
+    return m.group(1) if m else from_slack(text or "").strip()
 
 
 class _NoTokenWarning(logging.Filter):
@@ -108,7 +118,7 @@ class SlackBot:
                             request_verification_enabled=True, before_authorize=DropNoise(),
                             name="interview-bot")
         self.http = SlackHttp(self.app, secret)
-        for command in ("/interview", "/diagram"):
+        for command in COMMANDS:
             self.app.command(command)(self._on_command)
         self.app.event("message")(self._on_message)
         for action in BUTTON_ACTIONS:
@@ -151,6 +161,11 @@ class SlackBot:
         self._response_urls.pop(event_id, None)
         return where.model_copy(update={"thread": ts})
 
+    @staticmethod
+    def thread_url(ref: ThreadRef) -> str:
+        """A link to the thread (its parent message's permalink form)."""
+        return f"https://slack.com/archives/{ref.channel}/p{ref.thread.replace('.', '')}"
+
     async def display_name(self, author_id: str, fallback: str) -> str:
         if not author_id:
             return fallback
@@ -179,16 +194,17 @@ class SlackBot:
 
     # ---------------------------------------------------------- listeners
     async def _on_command(self, ack, command: dict) -> None:
-        kind = EventKind.DIAGRAM if command.get("command") == "/diagram" else EventKind.START
+        kind = COMMANDS.get(command.get("command") or "", EventKind.START)
         event_id = f"slack:cmd:{command.get('trigger_id') or time.time_ns()}"
         user_id = command.get("user_id", "")
         if command.get("user_name"):
             self._names.setdefault(user_id, command["user_name"])
         event = Inbound(kind=kind, event_id=event_id, author_id=user_id, author=command.get("user_name") or "",
-                        text=from_slack(command.get("text") or ""),
+                        text=history_target(command.get("text") or "") if kind is EventKind.HISTORY
+                        else from_slack(command.get("text") or ""),
                         ref=ThreadRef(platform="slack", workspace=command.get("team_id") or "-",
                                       channel=command.get("channel_id", ""), thread=""))
-        if command.get("response_url"):
+        if command.get("response_url") and kind is not EventKind.HISTORY:   # history answers in the ack
             self._response_urls[event_id] = command["response_url"]
         receipt = await self.engine.submit(event)
         if receipt.kind is ReceiptKind.SUGGEST:
@@ -214,13 +230,16 @@ class SlackBot:
         """A file of a message as the core sees it; text files within the size limit are downloaded."""
         item = _attachment(file)
         url = file.get("url_private_download") or file.get("url_private")
-        if not url or not readable(item, self.settings.max_attachment_chars):
+        how = fetch_as(item, self.settings)
+        if not url or how is FetchAs.NONE:
             return item
         headers = {"Authorization": f"Bearer {self.api.client.token}"}
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout)) as s, \
                     s.get(url, headers=headers, allow_redirects=False) as resp:
-                if resp.status == 200:
+                if resp.status == 200 and how is FetchAs.IMAGE:
+                    item.data = await resp.read()
+                elif resp.status == 200:
                     item.text = (await resp.read()).decode("utf-8")
                 else:
                     log.info("file %s not downloaded: HTTP %s", item.filename, resp.status)
