@@ -369,7 +369,7 @@ def test_every_step_prompt_together_asks_for_every_seed_section_and_the_new_dept
 
 
 @pytest.mark.parametrize("text, word", [("go", "go"), ("Let's go!", "go"), ("continue", "go"), ("carry on", "go"),
-                                        ("go ahead", "skip"), ("go with redis", "none"), ("next", "none")])
+                                        ("go ahead", "skip"), ("go with redis", "none"), ("next", "next")])
 def test_go_words(text, word):
     from bot.commands import word_of
     assert word_of(text).value == word
