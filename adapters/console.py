@@ -27,11 +27,15 @@ from bot.texts import usage_help
 CONSOLE_HELP = """Commands:
   /interview <problem>   start a new interview
   /diagram <system>      just a flow diagram with legend and walkthrough
+  practice <problem>     practice: the bot interviews you (also `practice random medium`, or /practice)
+  history                your past practice interviews and their scores (or /history)
   /end                   end the current interview
   /help                  this help
 Anything else is your reply in the interview (answers, feedback, "describe the diagram", "retry")."""
 
-ACTION_HINTS = {Action.SKIP: "type 'skip'", Action.END: "type /end", Action.RETRY: "type 'retry'"}
+ACTION_HINTS = {Action.SKIP: "type 'skip'", Action.END: "type /end", Action.RETRY: "type 'retry'",
+                Action.CONTINUE: "type 'continue'", Action.GO: "type 'go'", Action.CURVEBALL: "type 'curveball'"}
+CHOICE_HINT = "type its number or name"
 
 
 class ConsoleSink:
@@ -70,8 +74,11 @@ class ConsoleSink:
         for att in message.attachments:
             path = self._save(att.filename, att.data)
             self._write(f"  [picture saved: {path}]\n")
+        if message.choices:
+            listed = ", ".join(f"{c.index + 1}) {c.label}" for c in message.choices)
+            self._write(f"  [{listed}: {CHOICE_HINT}]\n")
         if message.actions:
-            hints = ", ".join(f"{ACTION_LABELS[a]}: {ACTION_HINTS[a]}" for a in message.actions)
+            hints = ", ".join(f"{ACTION_LABELS[a]}: {ACTION_HINTS[a]}" for a in message.actions if a in ACTION_HINTS)
             self._write(f"  [{hints}]\n")
 
     def _save(self, filename: str, data: bytes) -> str:
@@ -117,18 +124,22 @@ class ConsoleSession:
         self.channel = ThreadRef(platform="console", workspace="local", channel=str(os.getpid()), thread="")
 
     async def _submit(self, kind: EventKind, text: str = "") -> None:
-        ref = self.channel if kind in (EventKind.START, EventKind.DIAGRAM) else self.platform.thread
+        ref = self.channel if kind in (EventKind.START, EventKind.DIAGRAM, EventKind.PRACTICE, EventKind.HISTORY) \
+            else self.platform.thread
         assert ref is not None
         receipt = await self.engine.submit(Inbound(kind=kind, ref=ref, event_id=uuid.uuid4().hex, author="you",
                                                    text=text))
         if receipt.text and not receipt.accepted:
             self.out.write(receipt.text + "\n")
+        if kind is EventKind.HISTORY:
+            return
         self.sink.kinds.clear()
         await self.engine.pipeline.idle(timeout=3600)
         self._show_pause()
 
     async def start(self, problem: str, mode: Mode) -> None:
-        await self._submit(EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, problem)
+        kind = {Mode.DIAGRAM: EventKind.DIAGRAM, Mode.PRACTICE: EventKind.PRACTICE}.get(mode, EventKind.START)
+        await self._submit(kind, problem)
 
     async def line(self, text: str) -> bool:
         """Handle one input line; False when the session should stop."""
@@ -140,7 +151,15 @@ class ConsoleSession:
             return True
         if text in ("/quit", "/exit"):
             return False
-        for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM)):
+        # Bare `practice` / `history` are commands only before a thread is open; in one they may be an answer.
+        bare = self.platform.thread is None
+        if text == "/history" or (bare and text == "history"):
+            await self._submit(EventKind.HISTORY)
+            return True
+        for command, mode in (("/interview", Mode.INTERVIEW), ("/diagram", Mode.DIAGRAM),
+                              ("/practice", Mode.PRACTICE), ("practice", Mode.PRACTICE)):
+            if command == "practice" and not bare:
+                continue
             if text == command or text.startswith(command + " "):
                 await self.start(text[len(command):].strip(), mode)
                 return True
@@ -157,6 +176,8 @@ class ConsoleSession:
         kinds = self.sink.kinds
         if Kind.QUESTIONS in kinds:
             self.out.write("\n⏸  Waiting for your answers. Type them below (or 'skip').\n")
+        elif Kind.CHECK_IN in kinds and Kind.WRAP_UP not in kinds:
+            self.out.write("\n⏸  Waiting for you. Type your reply below (or 'continue').\n")
         elif Kind.WRAP_UP in kinds:
             self.out.write("\n■  Interview ended. /interview <problem> starts another, /quit leaves.\n")
         self.out.flush()
@@ -207,6 +228,7 @@ def main(argv: list[str]) -> int:
 
     async def go() -> None:
         engine = build_engine(settings)
+        engine.start()   # timers (the answer-collection window, practice clock) run as on the other platforms
         try:
             await run_console(engine, " ".join(args.problem), Mode.DIAGRAM if args.diagram else Mode.INTERVIEW,
                               _stdin_reader(), sys.stdout)

@@ -115,7 +115,8 @@ async def main(n: int) -> None:
     async with FakeAnthropic(responder=model) as llm, FakeDiscord() as fake:
         settings = Settings(_env_file=None, anthropic_api_key="bench", anthropic_base_url=llm.base_url,
                             discord_token=TOKEN, discord_api_base=fake.api_base,
-                            discord_gateway_url=fake.gateway_url, discord_guild_id=GUILD_ID, redis_url=None)
+                            discord_gateway_url=fake.gateway_url, discord_guild_id=GUILD_ID, redis_url=None,
+                            collect_seconds=0)   # the first answer starts the design, as measured before
         store = (RedisStore(redis_url, prefix=f"ibbench-{os.getpid()}", ttl_seconds=600) if redis_url
                  else MemoryStore())
         engine = build_engine(settings, store=store)

@@ -162,7 +162,7 @@ async def bench_openai(concurrent: int) -> None:
     async with FakeOpenAI(responder=from_anthropic_responder(interview_responder)) as fake:
         settings = Settings(_env_file=None, llm_provider="openai", openai_base_url=fake.base_url,
                             openai_model="fake-model", anthropic_max_retries=2, anthropic_request_timeout=120,
-                            anthropic_total_timeout=300)
+                            anthropic_total_timeout=300, collect_seconds=0)
         engine = build_engine(settings, llm=OpenAILLM(settings), store=MemoryStore())
         try:
             result = await run_interviews(engine, concurrent)
@@ -175,7 +175,8 @@ async def bench_anthropic(concurrent: int) -> None:
     """The same run on the Anthropic path (real SDK, fake Messages API) for comparison."""
     async with FakeAnthropic(responder=interview_responder) as fake:
         settings = Settings(_env_file=None, anthropic_api_key="bench", anthropic_base_url=fake.base_url,
-                            anthropic_max_retries=2, anthropic_request_timeout=120, anthropic_total_timeout=300)
+                            anthropic_max_retries=2, anthropic_request_timeout=120, anthropic_total_timeout=300,
+                            collect_seconds=0)
         engine = build_engine(settings, llm=LLM(settings), store=MemoryStore())
         try:
             result = await run_interviews(engine, concurrent)

@@ -13,6 +13,9 @@ class Word(StrEnum):
     USAGE = "usage"
     CURVEBALL = "curveball"
     SKIP = "skip"
+    GO = "go"       # start now / carry on (meaningful while answers are gathered or at a check-in)
+    NEXT = "next"   # practice: move on to the next phase
+    HINT = "hint"   # practice: ask the interviewer for a hint (counted in the score)
     NONE = "none"   # an ordinary message
 
 
@@ -23,6 +26,11 @@ _PATTERNS: list[tuple[Word, re.Pattern[str]]] = [
     (Word.EXPORT, re.compile(r"^\s*/?(export|transcript)\s*[.!]*\s*$", re.I)),
     (Word.END, re.compile(r"^\s*/?(end|stop|finish|quit)(\s+(the\s+)?(interview|session))?\s*[.!]*\s*$", re.I)),
     (Word.RETRY, re.compile(r"^\s*/?(retry|try again|again)\s*[.!]*\s*$", re.I)),
+    (Word.GO, re.compile(
+        r"^\s*/?(go|go go|let'?s go|start now|continue|carry on|proceed|keep going)\s*[.!]*\s*$", re.I)),
+    (Word.NEXT, re.compile(r"^\s*/?(next|next phase|move on|let'?s move on)\s*[.!]*\s*$", re.I)),
+    (Word.HINT, re.compile(
+        r"^\s*/?(hint|a hint|give me a hint|can i (get|have) a hint|any hints?)\s*(please)?\s*[?.!]*\s*$", re.I)),
     (Word.SKIP, re.compile(
         r"^\s*/?(skip|you decide|your call|up to you|assume|go ahead|no preference|whatever you think|"
         r"dealer'?s choice|use (sensible )?defaults|idk|not sure)\b", re.I)),

@@ -7,9 +7,10 @@ line never prints a token.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .budget import ModelPrice
 from .store.connect import RedisMode, parse_sentinels
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     session_ttl_days: float = Field(default=14.0, gt=0)
     lease_seconds: float = Field(default=20.0, gt=0.1, le=600)
     recover_interval: float = Field(default=5.0, gt=0, le=300)
+    timer_tick: float = Field(default=1.0, gt=0, le=60)
     shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     dedupe_ttl: int = Field(default=3600, gt=0)
 
@@ -82,6 +84,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     log_content: bool = False
+
+    # --- pace and the answer window ---------------------------------------
+    default_pace: str = "full"
+    pace_by_workspace: str = ""
+    collect_seconds: int = Field(default=60, ge=0, le=3600)
+
+    # --- practice mode -----------------------------------------------------
+    practice_phase_minutes: Annotated[tuple[float, ...], NoDecode] = (5, 5, 7, 12, 11, 5)   # '5,5,7,...' in env
+    practice_grace_minutes: float = Field(default=3.0, ge=0, le=120)
+    practice_group_answers: bool = False
+    practice_pause_after_minutes: float = Field(default=0.0, ge=0)
+    practice_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    history_days: int = Field(default=180, ge=1, le=3650)
+    history_visible_to_group: bool = False
 
     # --- budgets -----------------------------------------------------------
     budget_user_daily_tokens: int = Field(default=0, ge=0)
@@ -143,6 +159,37 @@ class Settings(BaseSettings):
     def _shard_ids(cls, v: str) -> str:
         shard_ids(v)   # raises ValueError naming the bad entry
         return v
+
+    @field_validator("default_pace")
+    @classmethod
+    def _pace(cls, v: str) -> str:
+        from .pace import parse_pace  # pace reads PROJECT_ROOT from this module
+        pace = parse_pace(v)
+        if pace is None:
+            raise ValueError("must be 'full' or 'interactive'")
+        return pace.value
+
+    @field_validator("pace_by_workspace")
+    @classmethod
+    def _pace_map(cls, v: str) -> str:
+        from .pace import parse_pace_map
+        parse_pace_map(v)
+        return v
+
+    @field_validator("practice_phase_minutes", mode="before")
+    @classmethod
+    def _phase_minutes(cls, v: object) -> object:
+        """'5,5,7,12,11,5' (the environment's form) or a sequence: one positive number per phase."""
+        from .practice_clock import PRACTICE_PHASES
+
+        values = [p for p in v.replace(";", ",").split(",") if p.strip()] if isinstance(v, str) else v
+        try:
+            minutes = tuple(float(m) for m in values)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            raise ValueError("must be numbers separated by commas, e.g. 5,5,7,12,11,5") from None
+        if len(minutes) != len(PRACTICE_PHASES) or any(m <= 0 for m in minutes):
+            raise ValueError(f"needs {len(PRACTICE_PHASES)} positive numbers ({', '.join(PRACTICE_PHASES)})")
+        return minutes
 
     @field_validator("log_format")
     @classmethod

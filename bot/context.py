@@ -26,7 +26,8 @@ from .state import Turn
 TURN_OVERHEAD_TOKENS = 4
 SUMMARY_OPENING = "Summary of our earlier discussion (the older turns were folded into it to save room):"
 SUMMARY_ACK = "Got it. I'll stay consistent with everything in that summary."
-DESIGN_TASKS = ("Task: present the design.", "Task: interview-ready flow diagram.", "Task: finish the design.")
+DESIGN_TASKS = ("Task: present the design.", "Task: interview-ready flow diagram.", "Task: finish the design.",
+                "Task: continue the design.")
 
 
 def estimate_tokens(text: str) -> int:

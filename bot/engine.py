@@ -17,9 +17,11 @@ same atomic step that retires the command, so a crash never loses the problem.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from contextlib import AsyncExitStack
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
@@ -28,7 +30,9 @@ from .attachments import take_attachments
 from .budget import Budget, MemoryBudget, Verdict, over_budget_text, usage_text, utc_now, who_for
 from .command_options import parse_options
 from .commands import Word, is_help_request, thread_word, word_of
+from .design_routes import COLLECT_TIMER, DesignRoutes, Routed
 from .health import Health, standard_checks, start_health_server
+from .heap import settle_heap
 from .inbound import EventKind, Inbound, Receipt, ReceiptKind
 from .interview import Ctx, Steps
 from .levels import Level
@@ -44,18 +48,27 @@ from .metrics import (
     record_budget_refusal,
     record_turn,
 )
+from .pace import pace_for
 from .pipeline import Held, Pipeline, TurnInput, TurnResult
+from .practice import texts as practice_texts
+from .practice.router import Practice
 from .problems import find_card, resolve_problem
 from .prompts import Prompts
 from .state import Answer, InterviewState, Mode, Pending, Phase, ThreadRef, platform_of_key
 from .store import AcceptOutcome, Forward, SessionStore
+from .suggest import command_suggestion
 from .text_checks import clean_text, is_visible
 from .transcript import build_transcript, slug
 from .whiteboard import WhiteboardMaker
 
 log = logging.getLogger(__name__)
 
-MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram"}
+TimerHandler = Callable[[Ctx, str], Awaitable[None]]
+
+MODE_LABEL = {Mode.INTERVIEW: "mock interview", Mode.DIAGRAM: "flow diagram", Mode.PRACTICE: "practice interview"}
+KIND_MODE = {EventKind.START: Mode.INTERVIEW, EventKind.DIAGRAM: Mode.DIAGRAM, EventKind.PRACTICE: Mode.PRACTICE}
+COMMAND = {Mode.INTERVIEW: "/interview", Mode.DIAGRAM: "/diagram", Mode.PRACTICE: "/practice"}
+TITLE = {Mode.INTERVIEW: "Interview: ", Mode.DIAGRAM: "Diagram: ", Mode.PRACTICE: "Practice: "}
 
 
 def check_problem(text: str, limit: int, command: str = "/interview") -> str | None:
@@ -84,14 +97,24 @@ class Engine:
         self.metrics = metrics or default_metrics()
         self.budget: Budget = budget or MemoryBudget()
         self.pipeline = Pipeline(store, self.handle, report=self._report, owns=self._owns,
-                                 recover_interval=settings.recover_interval)
+                                 recover_interval=settings.recover_interval, timer_tick=settings.timer_tick)
+        self._timer_handlers: dict[str, TimerHandler] = {}
+        self.routes = DesignRoutes(self.steps, settings)   # the answer window and the interactive pace's stops
+        self.on_timer(COLLECT_TIMER, self.routes.on_timer)
+        self.practice = Practice(settings, self.llm, store, within_budget=self._within_budget)
+        self.on_timer("practice", self.practice.on_timer)
 
     # ----------------------------------------------------------- lifecycle
     def register(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
 
+    def on_timer(self, prefix: str, handler: TimerHandler) -> None:
+        """Route TIMER events named `prefix:...` (see `Ctx.schedule`) to `handler`."""
+        self._timer_handlers[prefix] = handler
+
     def start(self) -> None:
-        """Begin picking up threads left unhandled by a crashed or stopped process."""
+        """Begin serving: timers, picking up threads left unhandled by a crashed or stopped process."""
+        settle_heap()   # what exists now lives as long as the process: keep it out of the collector's walks
         self.pipeline.start()
 
     async def shutdown(self, grace: float | None = None) -> str:
@@ -116,6 +139,8 @@ class Engine:
     async def submit(self, event: Inbound) -> Receipt:
         """Take one inbound event: refuse it, or queue it durably. Call before any other await."""
         event.text = clean_text(event.text)   # no control characters or escape sequences, anywhere after this
+        if event.kind is EventKind.HISTORY:     # answered at once, privately; opens nothing
+            return await self.practice.history(event)
         if not self._allowed(event.ref):
             if event.opens_thread:
                 return Receipt(kind=ReceiptKind.REFUSED, text=texts.not_allowed_here(self._allowed_channels(event)))
@@ -135,7 +160,7 @@ class Engine:
         return self.key(event.ref)
 
     def _check_command(self, event: Inbound) -> Receipt | None:
-        command = "/diagram" if event.kind is EventKind.DIAGRAM else "/interview"
+        command = COMMAND[KIND_MODE[event.kind]]
         if event.attachments:   # the problem may come as a text or Markdown file
             taken = take_attachments(event.text, event.attachments, self.settings.max_attachment_chars)
             if taken.problems:
@@ -146,14 +171,24 @@ class Engine:
         if word and platform is not None and not platform.commands_in_threads:
             return Receipt(kind=ReceiptKind.HELP, text=texts.thread_word_hint(word, command))
         if is_help_request(event.text):
-            return Receipt(kind=ReceiptKind.HELP, text=texts.usage_help(command))
+            return Receipt(kind=ReceiptKind.HELP, text=self._usage(command))
+        if event.kind in (EventKind.START, EventKind.DIAGRAM) and getattr(platform, "suggests_problems", False):
+            # no autocomplete there: offer the bank instead
+            found = command_suggestion(event.text, diagram=event.kind is EventKind.DIAGRAM)
+            if found is not None:
+                return Receipt(kind=ReceiptKind.SUGGEST, text=found.text, choices=found.choices, context=found.context)
         options = parse_options(event.text)
         event.level = (options.level or Level.SENIOR).value
+        event.pace = options.pace.value if options.pace else ""
         event.text = resolve_problem(options.text, diagram=event.kind is EventKind.DIAGRAM).strip()
         refusal = check_problem(event.text, self.settings.max_problem_chars, command)
         if refusal:
-            return Receipt(kind=ReceiptKind.REFUSED, text=refusal)
+            return Receipt(kind=ReceiptKind.REFUSED, text=self._usage(command) if event.text == "" else refusal)
         return None
+
+    @staticmethod
+    def _usage(command: str) -> str:
+        return practice_texts.usage_help() if command == "/practice" else texts.usage_help(command)
 
     async def _receipt(self, event: Inbound, outcome: AcceptOutcome | Held) -> Receipt:
         if outcome is Held.HELD:
@@ -168,7 +203,7 @@ class Engine:
             text = texts.NOT_OUR_THREAD if event.kind is EventKind.BUTTON else None
             return Receipt(kind=ReceiptKind.NOT_OURS, text=text)
         if event.opens_thread:
-            label = MODE_LABEL[Mode.DIAGRAM if event.kind is EventKind.DIAGRAM else Mode.INTERVIEW]
+            label = MODE_LABEL[KIND_MODE[event.kind]]
             return Receipt(kind=ReceiptKind.QUEUED, text=texts.starting(label, _short(event.text)))
         return Receipt(kind=ReceiptKind.QUEUED)
 
@@ -239,7 +274,8 @@ class Engine:
             return TurnResult(state=None)
         assert turn.state is not None
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
-                  author_id=event.author_id, stopping=turn.stopping)
+                  author_id=event.author_id, stopping=turn.stopping,
+                  timers=functools.partial(self.pipeline.schedule, turn.key))
         before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)
         spent = ctx.state.usage.minus(before)
@@ -252,12 +288,15 @@ class Engine:
         return TurnResult(state=ctx.state)
 
     async def _open_thread(self, platform: Platform, event: Inbound) -> TurnResult:
-        mode = Mode.DIAGRAM if event.kind is EventKind.DIAGRAM else Mode.INTERVIEW
+        mode = KIND_MODE[event.kind]
         user = await platform.display_name(event.author_id, event.author or "someone")
         label = MODE_LABEL[mode]
-        title = ("Diagram: " if mode is Mode.DIAGRAM else "Interview: ") + " ".join(event.text.split())
+        title = TITLE[mode] + " ".join(event.text.split())
+        pace = None if mode is not Mode.INTERVIEW else (event.pace or pace_for(self.settings, event.ref.platform,
+                                                                               event.ref.workspace).value)
         try:
-            announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user)
+            announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user,
+                                      texts.opening_detail(event.level or Level.SENIOR.value, pace))
             ref = await platform.open_thread(event.ref, title[:100], announce,
                                              event.event_id)
         except DeliveryError as exc:
@@ -265,7 +304,10 @@ class Engine:
             return TurnResult(state=None)
         card = find_card(event.text)
         state = InterviewState(ref=ref, problem=event.text, mode=mode, started_by=user,
-                               level=event.level or Level.SENIOR.value, card_id=card.id if card else None)
+                               level=event.level or Level.SENIOR.value, card_id=card.id if card else None,
+                               pace=pace or "full")
+        if mode is Mode.PRACTICE:
+            self.practice.prepare(state, event, user, platform)
         interview_opened(self.metrics, ref.platform)
         begin = Inbound(kind=EventKind.BEGIN, ref=ref, event_id=f"{event.event_id}:begin", author=user,
                         author_id=event.author_id, received_at=event.received_at)
@@ -282,6 +324,12 @@ class Engine:
             flight = state.inflight
             state.pending = Pending(step=flight.step, partial=flight.partial, text=flight.text, user=flight.user)
             state.inflight = None
+        if event.kind is EventKind.TIMER:
+            await self._on_timer(ctx, event.text)
+            return
+        if state.mode is Mode.PRACTICE:   # the bot interviews: its own flow (bot/practice)
+            await self.practice.route(ctx, event, platform)
+            return
         if event.kind is not EventKind.BUTTON and not await self._within_budget(ctx, event):
             return
         if event.kind is EventKind.BEGIN:
@@ -305,12 +353,22 @@ class Engine:
                 return   # nothing readable: said why, nothing else to do
             event.text = taken.text
         if event.kind is EventKind.BUTTON:
-            await self._on_button(ctx, event.action, user)
+            await self._on_button(ctx, event.action, user, event.text)
             return
         try:
             await self._on_message(ctx, event.text.strip(), user)
         except DeliveryError as exc:
             log.error("%s: reply to %s not delivered: %s", ctx.key, event.event_id, exc)
+
+    async def _on_timer(self, ctx: Ctx, name: str) -> None:
+        handler = self._timer_handlers.get(name.split(":", 1)[0])
+        if handler is None:
+            log.warning("%s: timer %r has no handler; ignored", ctx.key, name)
+            return
+        try:
+            await handler(ctx, name)
+        except DeliveryError as exc:
+            log.error("%s: timer %r: message not delivered: %s", ctx.key, name, exc)
 
     async def _within_budget(self, ctx: Ctx, event: Inbound) -> bool:
         """Before any model call: is this person (and workspace) within today's token budget? Says so if not."""
@@ -333,6 +391,7 @@ class Engine:
         flight = ctx.state.inflight
         assert flight is not None
         log.info("%s: resuming step %s of event %s", ctx.key, flight.step, ctx.event_id)
+        await ctx.recover_delivery()
         try:
             await ctx.notice(texts.RESUMING)
         except DeliveryError:
@@ -342,11 +401,14 @@ class Engine:
         else:
             await self.steps.present(ctx, partial=flight.partial)
 
-    async def _on_button(self, ctx: Ctx, action: Action | None, user: str) -> None:
+    async def _on_button(self, ctx: Ctx, action: Action | None, user: str, text: str = "") -> None:
+        if await self.routes.button(ctx, action, text, user) is Routed.HANDLED:
+            return
         if action is Action.SKIP and ctx.state.phase is not Phase.WAITING_ANSWERS:
             await ctx.notice(texts.ALREADY_PAST_QUESTIONS)
             return
-        word = {Action.SKIP: "skip", Action.END: "end", Action.RETRY: "retry"}.get(action or Action.END, "end")
+        word = {Action.SKIP: "skip", Action.END: "end", Action.RETRY: "retry",
+                Action.CURVEBALL: "curveball"}.get(action or Action.END, "end")
         await self._on_message(ctx, word, user)
 
     async def _on_message(self, ctx: Ctx, text: str, user: str) -> None:
@@ -390,6 +452,8 @@ class Engine:
         if state.phase in (Phase.NEW, Phase.ASKING):
             # The opening failed earlier: the only way forward is retry.
             await ctx.notice(texts.haven_t_started(state.mode is Mode.DIAGRAM))
+            return
+        if await self.routes.answer(ctx, text, user) is Routed.HANDLED:
             return
         if state.phase in (Phase.WAITING_ANSWERS, Phase.PRESENTING) and state.mode is Mode.INTERVIEW \
                 and not state.sections.get("closing"):

@@ -2,8 +2,10 @@
 
 Each step talks to the model, posts through the turn's sink and updates the
 state.  A step that posts several messages (the design) checkpoints the state
-after each one, so a turn cut short by a crash or a shutdown continues after
-the last message posted instead of repeating or skipping anything.
+after each one (`section_stream.py`), so a turn cut short by a crash or a
+shutdown continues after the last message posted instead of repeating or
+skipping anything.  How the design is paced (all at once, or in interactive
+steps) is `pace_flow.py`'s job.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Awaitable, Callable
 from . import texts
 from .budget import interview_usage_line
 from .card_draft import curveball_prompt, parse_curveball
-from .card_render import next_throwable, render_group_follow_ups, render_group_numbers, render_throwable
+from .card_render import next_throwable, render_group_numbers, render_throwable
 from .cards import ProblemCard, default_bank
 from .context import (
     FoldOutcome,
@@ -29,21 +31,22 @@ from .context import (
 from .design_extras import design_extras
 from .formatting import neutralize_mentions
 from .framing import Framed, frame_answer, frame_message, frame_problem, new_boundary
-from .freehand import wrap_fenced_diagrams
+from .inbound import EventKind, Inbound
 from .levels import Level, level_opening_note
 from .llm import LLMError, LLMResult, ModelClient, TextCallback
 from .messages import Action, DeliveryError, Kind, OutMessage, Sink
+from .pace_flow import PaceFlow
 from .pipeline import Stopped
 from .prompts import Prompts, section_list
 from .replies import discuss_preview, numbered, parse_discuss, questions_markdown, split_questions_preview
-from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, MARKER_RE, SectionParser, heading, parse_questions
-from .state import InFlight, InterviewState, Mode, Pending, Phase, Step, Turn
+from .section_stream import PREVIEW_EVERY, done_actions
+from .sections import DESIGN_SECTIONS, DIAGRAM_ONLY_SECTIONS, heading, parse_questions
+from .state import InFlight, InterviewState, Mode, Pending, Phase, Turn
 from .whiteboard import WhiteboardMaker
 
 log = logging.getLogger(__name__)
 
 MIN_QUESTIONS, MAX_QUESTIONS = 2, 3
-PREVIEW_EVERY = 0.1   # seconds between two live previews of one message
 
 # Asked when the model cannot produce two usable questions even on a second try.
 DEFAULT_QUESTIONS = [
@@ -65,6 +68,8 @@ class Ctx:
     author_id: str = ""
 
     stopping: Callable[[], bool] = lambda: False
+    # Stores a timer event for this thread, due at a wall-clock time (see `schedule`).
+    timers: Callable[[Inbound, float], Awaitable[None]] | None = None
     previewed: dict[str, float] = field(default_factory=dict)
 
     async def preview(self, stream_id: str, render: Callable[[], str]) -> None:
@@ -74,24 +79,39 @@ class Ctx:
         if now - self.previewed.get(stream_id, -PREVIEW_EVERY) < PREVIEW_EVERY:
             return
         self.previewed[stream_id] = now
-        await self.sink.partial(stream_id, neutralize_mentions(render()))
+        await self.sink.partial(self.message_key(stream_id), neutralize_mentions(render()))
+
+    def message_key(self, stream_id: str) -> str:
+        """One message of this turn, the same when the turn is continued after a crash: the id that ties
+        previews to their final message and lets a platform drop a repeated post."""
+        return f"{self.event_id}:{stream_id}"
+
+    async def schedule(self, name: str, delay: float) -> None:
+        """Have `name` come back to this thread as a TIMER event in `delay` seconds, durably.
+
+        The name must be unique per timer (it is the event id); a handler must expect a timer that
+        the state no longer waits for (it is stored before the state that expects it is saved)."""
+        if self.timers is None:
+            raise RuntimeError("this turn cannot set timers")
+        event = Inbound(kind=EventKind.TIMER, ref=self.state.ref, event_id=f"timer:{name}", text=name)
+        await self.timers(event, time.time() + delay)
+
+    async def recover_delivery(self) -> None:
+        """This turn continues one cut short: let the platform skip what it already shows (see `Sink`)."""
+        recover = getattr(self.sink, "recover", None)
+        if recover is not None:
+            await recover(f"{self.event_id}:")
 
     async def post(self, message: OutMessage) -> None:
         if self.stopping():
             raise Stopped(f"{self.key}: shutting down")
         if message.stream_id and message.dedupe_key is None:
-            message = message.model_copy(update={"dedupe_key": f"{self.event_id}:{message.stream_id}"})
+            key = self.message_key(message.stream_id)
+            message = message.model_copy(update={"dedupe_key": key, "stream_id": key})
         await self.sink.post(message)
 
     async def notice(self, markdown: str, kind: Kind = Kind.NOTICE, actions: list[Action] | None = None) -> None:
         await self.post(OutMessage(kind=kind, markdown=markdown, actions=actions or []))
-
-
-def design_turns(state: InterviewState, user_prompt: str, partial: str = "") -> list[Turn]:
-    turns = list(state.history) + [Turn(role="user", content=user_prompt)]
-    if partial:
-        turns.append(Turn(role="assistant", content=partial))
-    return turns
 
 
 class Steps:
@@ -100,6 +120,7 @@ class Steps:
         self.llm = llm
         self.prompts = prompts
         self.whiteboard = whiteboard
+        self.pace = PaceFlow(self)
 
     async def _call(self, state: InterviewState, turns: list[Turn], on_text: TextCallback | None = None,
                     **kw) -> LLMResult:
@@ -184,14 +205,17 @@ class Steps:
                  if state.assumed_defaults or len(state.answers) < 2 else "")
         return Framed("The interviewer's answers to your questions:\n" + "\n".join(blocks) + extra)
 
-    def _design_ask(self, state: InterviewState) -> str:
+    def design_ask(self, state: InterviewState, sections: dict[str, str] = DESIGN_SECTIONS) -> str:
+        """The design prompt (for `sections`: an interactive step writes only some), or the diagram's."""
         if state.mode is Mode.DIAGRAM:
             return self.prompts.render("diagram_only", system=state.problem,
-                                       section_list=section_list(DIAGRAM_ONLY_SECTIONS))
+                                       section_list=section_list(DIAGRAM_ONLY_SECTIONS),
+                                       level_note=design_extras(Level(state.level), depth=False, announce_level=True,
+                                                                directory=self.settings.prompts_dir))
         skip_note = (" Open it with the answers you are assuming for your own questions."
                      if state.assumed_defaults else "")
         ask = self.prompts.render("design", answers_block=self._answers_block(state),
-                                  section_list=section_list(DESIGN_SECTIONS), skip_note=skip_note)
+                                  section_list=section_list(sections), skip_note=skip_note)
         return ask + "\n\n" + design_extras(Level(state.level), directory=self.settings.prompts_dir)
 
     @staticmethod
@@ -199,15 +223,9 @@ class Steps:
         return default_bank().get(state.card_id) if state.card_id else None
 
     async def present(self, ctx: Ctx, partial: str = "") -> None:
-        """The design (or, in diagram mode, the diagram and walkthrough), section by section."""
-        state = ctx.state
-        state.phase = Phase.PRESENTING
-        diagram = state.mode is Mode.DIAGRAM
-        if diagram and not partial:
-            state.history = []
-        catalogue = DIAGRAM_ONLY_SECTIONS if diagram else DESIGN_SECTIONS
-        await SectionStream(self, ctx, self._design_ask(state), catalogue,
-                            step="diagram" if diagram else "design").run(partial)
+        """The design (or, in diagram mode, the diagram and walkthrough), section by section, at the
+        interview's pace; `partial` continues a step cut short (a crash, or *retry*)."""
+        await self.pace.present(ctx, partial)
 
     async def post_section(self, ctx: Ctx, sid: str, body: str, catalogue: dict[str, str], *, last: bool,
                            stream_id: str) -> None:
@@ -220,7 +238,7 @@ class Steps:
             body, attachments = board.markdown, board.attachments
         md = f"### {heading(sid, catalogue)}\n{body}"
         await ctx.post(OutMessage(kind=Kind.SECTION, section=sid, markdown=neutralize_mentions(md),
-                                  attachments=attachments, actions=[Action.END] if last else [],
+                                  attachments=attachments, actions=done_actions(state) if last else [],
                                   stream_id=stream_id))
 
     # --------------------------------------------------------- discussion
@@ -347,144 +365,3 @@ class Steps:
         await ctx.notice(texts.wrap_up(line), kind=Kind.WRAP_UP)
         state.phase = Phase.ENDED
         state.pending = None
-
-
-class SectionStream:
-    """One sectioned reply: streamed, each section posted (and checkpointed) the moment it is complete."""
-
-    def __init__(self, steps: Steps, ctx: Ctx, ask: str, catalogue: dict[str, str], *, step: Step):
-        self.steps, self.ctx, self.ask, self.catalogue, self.step = steps, ctx, ask, catalogue, step
-        self.order = list(catalogue)
-        self.texts: list[str] = []
-        self.posted: set[str] = set()
-
-    @property
-    def state(self) -> InterviewState:
-        return self.ctx.state
-
-    def _so_far(self, current: str = "") -> str:
-        return "\n".join(t for t in [*self.texts, current] if t).strip()
-
-    def _missing(self) -> list[str]:
-        return [s for s in self.order if s not in self.posted]
-
-    async def run(self, partial: str) -> None:
-        state = self.state
-        if partial:
-            self.posted = {s for s in state.sections if s in self.catalogue}
-            self.texts = [partial]
-        else:
-            state.sections = {}
-        pending = Pending(step=self.step)
-        try:
-            turns = design_turns(state, self.ask, partial)
-            if partial:
-                turns.append(Turn(role="user", content=self._missing_prompt()))
-            await self._stream(turns)
-            if self._missing() and self.posted:
-                # One repair round: ask only for what is missing.
-                so_far = self._so_far() or "(empty answer)"
-                await self._stream(design_turns(state, self.ask, so_far)
-                                   + [Turn(role="user", content=self._missing_prompt())])
-        except LLMError as exc:
-            await self._failed(pending, texts.model_failed(exc.user_message))
-            return
-        except DeliveryError as exc:
-            log.error("%s: section not delivered: %s", self.ctx.key, exc)
-            await self._failed(pending, texts.delivery_failed())
-            return
-        await self._finish()
-
-    def _missing_prompt(self) -> str:
-        missing = self._missing()
-        return self.steps.prompts.render("design_missing", missing=", ".join(missing),
-                                         section_list=section_list(self.catalogue, missing))
-
-    async def _failed(self, pending: Pending, why: str) -> None:
-        if self.posted:
-            pending.partial = self._so_far()
-        elif self.step == "design":
-            self.state.phase = Phase.WAITING_ANSWERS
-        else:
-            self.state.phase = Phase.NEW
-        await self.steps.fail(self.ctx, pending, why)
-
-    async def _stream(self, turns: list[Turn]) -> None:
-        parser = SectionParser(self.catalogue)
-        buf: list[str] = []
-
-        last_preview = -PREVIEW_EVERY
-
-        async def on_text(delta: str) -> None:
-            nonlocal last_preview
-            buf.append(delta)
-            for sid, body in parser.feed(delta):
-                await self._post(sid, body, "".join(buf))
-            if time.monotonic() - last_preview < PREVIEW_EVERY:
-                return   # a preview went out a moment ago: skip the work of another
-            last_preview = time.monotonic()
-            current, body = parser.current()
-            if current is not None and current in self.catalogue and current not in self.posted and body:
-                sid = current
-                preview = "_Drawing the diagram…_" if sid == "diagram" else body
-                await self.ctx.preview(f"{self.step}:{sid}", lambda: f"### {heading(sid, self.catalogue)}\n{preview}")
-
-        try:
-            await self.steps._call(self.state, turns, on_text=on_text)
-        finally:
-            self.texts.append("".join(buf))
-        for sid, body in parser.finish():
-            await self._post(sid, body, "")
-
-    async def _post(self, sid: str, body: str, current: str) -> None:
-        if sid not in self.catalogue or sid in self.posted or not body.strip():
-            return
-        await self.steps.post_section(self.ctx, sid, body, self.catalogue, last=(sid == self.order[-1]),
-                                      stream_id=f"{self.step}:{sid}")
-        self.posted.add(sid)
-        self.state.sections[sid] = body
-        partial = self._so_far(current) if current else self._so_far()
-        self.state.inflight = InFlight(event_id=self.ctx.event_id, step=self.step,
-                                       partial=partial)
-        await self.ctx.checkpoint(self.state)
-
-    async def _finish(self) -> None:
-        state, ctx = self.state, self.ctx
-        full = self._so_far()
-        state.inflight = None
-        if not self.posted:
-            raw = wrap_fenced_diagrams(MARKER_RE.sub("", full).strip(), self.steps.settings.diagram_width)
-            if not raw:
-                await self._failed(Pending(step=self.step), texts.model_failed(LLMError("empty").user_message))
-                return
-            # Off-format twice: show what the model wrote rather than lose it.
-            try:
-                await ctx.notice(texts.OFF_FORMAT)
-                await ctx.post(OutMessage(kind=Kind.ANSWER, markdown=neutralize_mentions(raw), actions=[Action.END]))
-            except DeliveryError:
-                await self._failed(Pending(step=self.step), texts.delivery_failed())
-                return
-        else:
-            try:
-                await self._close_missing()
-                card = self.steps._card(state) if self.steps.settings.interviewer_cards else None
-                if card is not None and state.mode is Mode.INTERVIEW:   # something to push back with
-                    await ctx.notice(render_group_follow_ups(card), kind=Kind.CARD, actions=[Action.END])
-            except DeliveryError as exc:
-                log.error("%s: closing notes not delivered: %s", ctx.key, exc)
-        state.history = design_turns(state, self.ask) + [Turn(role="assistant", content=full)]
-        state.phase = Phase.DISCUSSING
-
-    async def _close_missing(self) -> None:
-        missing = self._missing()
-        if not missing:
-            return
-        names = ", ".join(heading(s, self.catalogue) for s in missing if s != "closing")
-        if names:
-            await self.ctx.notice(texts.skipped_sections(names))
-        last = self.order[-1]
-        if last in missing:
-            closing = texts.DIAGRAM_CLOSING if self.catalogue is DIAGRAM_ONLY_SECTIONS else texts.DESIGN_CLOSING
-            await self.ctx.post(OutMessage(kind=Kind.SECTION, section=last,
-                                           markdown=f"### {heading(last, self.catalogue)}\n{closing}",
-                                           actions=[Action.END]))

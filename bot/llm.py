@@ -9,6 +9,7 @@ user yet, otherwise turned into an `LLMError` the engine can explain.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -110,6 +111,12 @@ def usage_of(u: Any) -> Usage:
     )
 
 
+def image_blocks(turn: Turn) -> list[dict[str, Any]]:
+    """A turn's images as Messages API image blocks (base64), put before its text."""
+    return [{"type": "image", "source": {"type": "base64", "media_type": im.media_type,
+                                         "data": base64.b64encode(im.data).decode("ascii")}} for im in turn.images]
+
+
 def build_messages(turns: list[Turn], pin: int | None = None) -> list[dict[str, Any]]:
     """Chat turns as API messages, with cache breakpoints on the conversation prefix.
 
@@ -122,7 +129,7 @@ def build_messages(turns: list[Turn], pin: int | None = None) -> list[dict[str, 
     `bot.context`), so it is still read from cache after a fold.
     """
     msgs: list[dict[str, Any]] = [
-        {"role": t.role, "content": [{"type": "text", "text": t.content}]} for t in turns
+        {"role": t.role, "content": [*image_blocks(t), {"type": "text", "text": t.content}]} for t in turns
     ]
     user_idx = [i for i, m in enumerate(msgs) if m["role"] == "user"]
     marked = user_idx[-2:] + ([pin - 1] if pin is not None and 0 < pin <= len(msgs) else [])

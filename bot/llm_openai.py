@@ -19,6 +19,7 @@ reached the user yet, all within the total time bound.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
                 "content_filter": "refusal"}
 RETRY_ONCE_KINDS = {"overloaded", "connection", "api"}
+IMAGE_CHARS = 6400   # what an image counts as in the usage estimate (about 1,600 tokens at 4 characters each)
 
 
 class ToolSupport(StrEnum):
@@ -143,15 +145,32 @@ def usage_of(raw: Any, prompt_chars: int, output_chars: int) -> Usage:
                  cache_read_tokens=cached, calls=1)
 
 
+def _content(turn: Turn, extra: str | None = None) -> str | list[dict[str, Any]]:
+    """A turn's content: plain text, or text and image parts (data URLs) when it carries images."""
+    text = f"{turn.content}\n\n{extra}" if extra else turn.content
+    if not turn.images:
+        return text
+    images = [{"type": "image_url", "image_url": {
+        "url": f"data:{im.media_type};base64,{base64.b64encode(im.data).decode('ascii')}"}} for im in turn.images]
+    return [{"type": "text", "text": text}, *images]
+
+
 def build_messages(system: str, turns: list[Turn], extra_instruction: str | None = None) -> list[dict[str, Any]]:
     msgs: list[dict[str, Any]] = [{"role": "system", "content": system}]
-    msgs += [{"role": t.role, "content": t.content} for t in turns]
-    if extra_instruction:
-        if msgs[-1]["role"] == "user":
-            msgs[-1] = {"role": "user", "content": f"{msgs[-1]['content']}\n\n{extra_instruction}"}
-        else:
-            msgs.append({"role": "user", "content": extra_instruction})
+    last = len(turns) - 1
+    extra_here = bool(extra_instruction) and bool(turns) and turns[-1].role == "user"
+    msgs += [{"role": t.role, "content": _content(t, extra_instruction if extra_here and i == last else None)}
+             for i, t in enumerate(turns)]
+    if extra_instruction and not extra_here:
+        msgs.append({"role": "user", "content": extra_instruction})
     return msgs
+
+
+def _chars(content: Any) -> int:
+    """Characters of a message's content, for the usage estimate (an image as about 1,600 tokens)."""
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(p["text"]) if p.get("type") == "text" else IMAGE_CHARS for p in content)
 
 
 @dataclass
@@ -320,7 +339,7 @@ class OpenAILLM:
                 tool_input = arguments_object("".join(acc.tool_args))
             else:  # no tools, or a server that ignored them and wrote the JSON out
                 tool_input = extract_json_object(text)
-        prompt_chars = sum(len(m["content"]) for m in kwargs["messages"])
+        prompt_chars = sum(_chars(m["content"]) for m in kwargs["messages"])
         usage = usage_of(acc.usage, prompt_chars, len(text) + sum(map(len, acc.tool_args)))
         return LLMResult(text=text, usage=usage, tool_input=tool_input,
                          stop_reason=STOP_REASONS.get(acc.finish or "", acc.finish))

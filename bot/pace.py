@@ -46,6 +46,28 @@ def parse_pace(text: str | None) -> Pace | None:
     return _PACE_WORDS.get(words) or _PACE_WORDS.get(words.removesuffix(" pace").removeprefix("pace "))
 
 
+def parse_pace_map(raw: str | None) -> dict[str, Pace]:
+    """'T0TEAM=interactive, 123456789012345678=full' -> {id: pace}; an id may carry its platform
+    ('slack:T0TEAM').  Raises ValueError naming the first entry it cannot read."""
+    out: dict[str, Pace] = {}
+    for entry in re.split(r"[,;\s]+", raw or ""):
+        if not entry:
+            continue
+        key, sep, value = entry.partition("=")
+        pace = parse_pace(value) if sep else None
+        if not key.strip() or pace is None:
+            raise ValueError(f"cannot read {entry!r}: write id=full or id=interactive")
+        out[key.strip()] = pace
+    return out
+
+
+def pace_for(settings, platform: str, workspace: str) -> Pace:
+    """The default pace of a Slack workspace or Discord server: PACE_BY_WORKSPACE, else DEFAULT_PACE."""
+    by_workspace = parse_pace_map(getattr(settings, "pace_by_workspace", ""))
+    found = by_workspace.get(f"{platform}:{workspace}") or by_workspace.get(workspace)
+    return found or parse_pace(getattr(settings, "default_pace", "")) or DEFAULT_PACE
+
+
 @lru_cache(maxsize=8)
 def _text(directory: str, name: str) -> str:
     return (Path(directory) / f"{name}.txt").read_text(encoding="utf-8").strip()

@@ -17,6 +17,10 @@ as the store answers again.
 `shutdown` stops taking work, gives running turns a grace period, cancels
 what is left (their checkpoints are saved, their events stay in the inbox)
 and releases the leases so another process continues at once.
+
+Timers (`schedule`) are events with a time: stored at once, and queued in their
+thread's inbox by whichever process finds them due (every `timer_tick`); the
+inbox's dedupe makes a timer queued twice by two processes count once.
 """
 from __future__ import annotations
 
@@ -95,12 +99,14 @@ class Stats:
 
 class Pipeline:
     def __init__(self, store: SessionStore, handler: Handler, *, report: Report,
-                 owns: Callable[[str], bool] = lambda key: True, recover_interval: float = 5.0):
+                 owns: Callable[[str], bool] = lambda key: True, recover_interval: float = 5.0,
+                 timer_tick: float = 1.0):
         self.store = store
         self.handler = handler
         self.report = report          # tells the thread that a turn failed unexpectedly
         self.owns = owns              # can this process deliver to the thread behind a key?
         self.recover_interval = recover_interval
+        self.timer_tick = timer_tick
         self.stats = Stats()
         self._drains: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
@@ -108,6 +114,7 @@ class Pipeline:
         self._held: list[_Waiting] = []
         self._held_task: asyncio.Task[None] | None = None
         self._recover_task: asyncio.Task[None] | None = None
+        self._timer_task: asyncio.Task[None] | None = None
         self._leases: dict[str, Lease] = {}
         self.closing = False
         self._stop_now = False
@@ -309,6 +316,47 @@ class Pipeline:
     def start(self) -> None:
         if self._recover_task is None:
             self._recover_task = asyncio.ensure_future(self._recover_loop())
+        if self._timer_task is None:
+            self._timer_task = asyncio.ensure_future(self._timer_loop())
+
+    # --------------------------------------------------------------- timers
+    async def schedule(self, key: str, event: Inbound, due_at: float) -> None:
+        """Store an event to be queued in `key`'s inbox at `due_at` (wall clock); durable at once."""
+        await self._retrying(lambda: self.store.schedule(key, event.model_dump_json(), due_at), key)
+
+    async def fire_due(self, now: float | None = None) -> int:
+        """Queue every timer due at `now` in its thread's inbox; how many were queued."""
+        try:
+            timers = await self.store.due(time.time() if now is None else now)
+        except StoreUnavailable as exc:
+            log.warning("timer scan skipped: %s", exc)
+            return 0
+        fired = 0
+        for timer in timers:
+            if self.closing:
+                break
+            if not self.owns(timer.key):
+                continue
+            try:
+                event_id = Inbound.model_validate_json(timer.event_raw).event_id
+                outcome = await self.store.accept(timer.key, timer.event_raw, event_id, require_thread=True)
+                await self.store.drop_timer(timer)
+            except ValueError as exc:
+                log.error("%s: unreadable timer dropped (%s)", timer.key, exc)
+                await self.store.drop_timer(timer)
+                continue
+            except StoreUnavailable as exc:
+                log.warning("%s: timer not queued yet (%s); the next scan retries", timer.key, exc)
+                break
+            if outcome is AcceptOutcome.QUEUED:
+                fired += 1
+                self.kick(timer.key)
+        return fired
+
+    async def _timer_loop(self) -> None:
+        while not self.closing:
+            await self.fire_due()
+            await asyncio.sleep(self.timer_tick)
 
     async def settled(self, key: str, timeout: float = 30.0) -> None:
         """Wait until nothing of one thread is running or held here."""
@@ -340,8 +388,9 @@ class Pipeline:
             return "shutdown: already done"
         started = time.monotonic()
         self.closing = True
-        if self._recover_task is not None:
-            self._recover_task.cancel()
+        for task in (self._recover_task, self._timer_task):
+            if task is not None:
+                task.cancel()
         running = [t for t in self._drains.values() if not t.done()]
         done, left = await asyncio.wait(running, timeout=grace) if running else (set(), set())
         leases = list(self._leases.values())

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from .practice_prompts import PRACTICE_PHASES, turn_note
+# The phases of a practice interview, in order, as prompts/interviewer.txt names them.  Defined here (not in
+# practice_prompts) because the thread state stores a clock and must not import the prompt and settings modules.
+PRACTICE_PHASES = ("requirements", "estimates", "API and data model", "high-level design", "deep dive", "wrap-up")
 
 # Minutes per phase for a 45-minute interview (settings may override).
 DEFAULT_MINUTES: tuple[int, ...] = (5, 5, 7, 12, 11, 5)
@@ -127,7 +129,9 @@ def clock_line(state: ClockStatus) -> str:
     return f"{left} left for the {state.phase}" + (" (clock paused)" if state.paused else "")
 
 
-def note_for(state: ClockStatus, *, hint: bool = False, phase_changed: bool = False) -> str:
+def note_for(state: ClockStatus, *, hint: bool = False, phase_changed: bool = False, curveball: bool = False) -> str:
     """The bracketed note to put before the candidate's message for the interviewer model."""
+    from .practice_prompts import turn_note  # the prompt module reads settings; the state must not
+
     return turn_note(state.phase, state.phase_seconds_left / 60, overrun=state.overrun, hint=hint,
-                     phase_changed=phase_changed)
+                     phase_changed=phase_changed, curveball=curveball)

@@ -15,13 +15,12 @@ from string import Template
 
 from .config import PROJECT_ROOT
 from .levels import DEFAULT_LEVEL, Level, level_guide
+from .practice_clock import PRACTICE_PHASES as PRACTICE_PHASES  # re-exported: the prompts name the phases
 from .rubric import Rubric, load_rubric
 from .scorecard import ScorecardResult
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
-# The phases of a practice interview, in order, as interviewer.txt names them.
-PRACTICE_PHASES = ("requirements", "estimates", "API and data model", "high-level design", "deep dive", "wrap-up")
 
 
 @lru_cache(maxsize=16)
@@ -44,7 +43,7 @@ def interviewer_system(problem: str, card_text: str, level: Level | None = None,
 
 
 def turn_note(phase: str, minutes_left: float | None = None, *, overrun: bool = False, hint: bool = False,
-              phase_changed: bool = False) -> str:
+              phase_changed: bool = False, curveball: bool = False) -> str:
     """'[phase: deep dive, 7 min left]', '[phase: estimates, overrun: move on]', '[hint requested]'...
 
     The interviewer prompt explains these notes, so they must come from here and nowhere else.
@@ -58,7 +57,7 @@ def turn_note(phase: str, minutes_left: float | None = None, *, overrun: bool = 
         left = max(0, round(minutes_left))
         parts.append(f"{left} min left" if left >= 1 else "under a minute left")
     note = "[" + ", ".join(parts) + "]"
-    return note + (" [hint requested]" if hint else "")
+    return note + (" [hint requested]" if hint else "") + (" [curveball now]" if curveball else "")
 
 
 class Speaker(str, Enum):
@@ -90,3 +89,17 @@ def scorecard_fix_prompt(result: ScorecardResult, *, rubric: Rubric | None = Non
     rubric = rubric or load_rubric(str(Path(directory) / "rubric.txt"))
     return _render("scorecard_fix", directory, detail=result.detail or result.outcome.value,
                    signal_ids=", ".join(rubric.ids))
+
+
+def scorecard_quotes_prompt(quotes: str, *, directory: Path | str = PROMPTS_DIR) -> str:
+    """Asked once when evidence in the scorecard is not found in the candidate's messages."""
+    return _render("scorecard_quotes", directory, quotes=quotes)
+
+
+# What the bot asks the interviewer model for, besides answering a message (the notes above come first).
+OPENING_ASK = "The candidate has just joined the thread. Open the interview now."
+HINT_ASK = "The candidate asks for a hint."
+NEXT_ASK = "The candidate asks to move on to the next phase. Close the previous one in a sentence and open this one."
+IMAGE_NOTE = ("[the candidate attached {count} image(s) of their diagram: first describe back in two or three "
+              "sentences what you understood, then probe it]")
+DRAWING_NOTE = "[the candidate's graph block, as the bot drew it:]"

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from .formatting import preview_chunk
 
-Create = Callable[[str], Awaitable[Any]]
+Create = Callable[[str, str], Awaitable[Any]]   # (text, stream_id) -> the platform's message
 Edit = Callable[[Any, str], Awaitable[None]]
 
 
@@ -48,7 +48,7 @@ class LivePreviews:
         preview = self._previews.get(stream_id)
         if preview is None:
             text = self._fit(markdown)
-            handle = await self._create(text)
+            handle = await self._create(text, stream_id)
             self.creates += 1
             self._previews[stream_id] = _Preview(handle, now, text)
             return

@@ -14,7 +14,7 @@ from .sections import marker
 
 TEMPLATES = (
     "system", "clarify", "clarify_fix", "design", "design_missing", "diagram_only",
-    "discuss", "graph_fix", "diagram_fallback", "diagram_graph", "summarize",
+    "discuss", "graph_fix", "diagram_fallback", "diagram_graph", "summarize", "design_next",
 )
 
 # template -> placeholder -> (block kind, placeholder holding the sender's name or None).
@@ -23,6 +23,7 @@ UNTRUSTED: dict[str, dict[str, tuple[str, str | None]]] = {
     "clarify": {"problem": ("problem", None)},
     "diagram_only": {"system": ("problem", None)},
     "design": {"answers_block": ("answers", None)},
+    "design_next": {"notes": ("message", None)},
     "discuss": {"problem": ("problem", None), "message": ("message", "user"), "user": ("name", None)},
     "summarize": {"problem": ("problem", None), "conversation": ("conversation", None)},
 }

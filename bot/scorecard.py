@@ -124,6 +124,17 @@ def unquoted_evidence(scorecard: Scorecard, thread_text: str) -> list[UnquotedEv
 
 # --- rendering ---------------------------------------------------------------------------------
 
+UNVERIFIED = "_(no passage of the thread could be verified for this score)_"
+
+
+def drop_unquoted(scorecard: Scorecard, unquoted: list[UnquotedEvidence]) -> Scorecard:
+    """The scorecard without the evidence that does not occur in the thread (a signal may be left with none)."""
+    bad = {(u.signal, u.quote) for u in unquoted}
+    signals = [s.model_copy(update={"evidence": [q for q in s.evidence if (s.signal, q) not in bad]})
+               for s in scorecard.signals]
+    return scorecard.model_copy(update={"signals": signals})
+
+
 def _quote(text: str) -> str:
     return "> " + text.strip().strip(_QUOTES).replace("\n", " ")
 
@@ -139,7 +150,7 @@ def render_scorecard(scorecard: Scorecard, rubric: Rubric, *, problem: str | Non
             lines += [f"**{signal.name}: not scored**", ""]
             continue
         lines.append(f"**{signal.name}: {item.score}/4 ({signal.label(item.score)})** {item.comment.strip()}")
-        lines += [_quote(q) for q in item.evidence]
+        lines += [_quote(q) for q in item.evidence] or [UNVERIFIED]
         lines.append("")   # ends the quote block
     lines.append(f"**Total:** {total}/{4 * len(rubric.signals)}"
                  + (f" · **Hints used:** {hints_used}" if hints_used else " · no hints used"))

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_serializer, field_validator
 
+from .practice.model import PracticeState
+
 SCHEMA_VERSION = 1
 
 
@@ -21,6 +23,9 @@ class Phase(StrEnum):
     NEW = "new"
     ASKING = "asking"                # the model is writing its clarifying questions
     WAITING_ANSWERS = "waiting_answers"
+    COLLECTING = "collecting"        # answers are being gathered until the window closes (or Go)
+    CHECK_IN = "check_in"            # interactive pace: waiting for the interviewer to confirm the scope
+    CHOOSING = "choosing"            # interactive pace: waiting for the deep dive to be chosen
     PRESENTING = "presenting"        # the design is being posted, section by section
     DISCUSSING = "discussing"
     ENDED = "ended"
@@ -29,6 +34,7 @@ class Phase(StrEnum):
 class Mode(StrEnum):
     INTERVIEW = "interview"
     DIAGRAM = "diagram"
+    PRACTICE = "practice"       # reverse mode: the bot interviews the person who ran /practice
 
 
 # Key layout (Redis and memory alike).  A thread's keys all start with
@@ -72,9 +78,17 @@ class ThreadRef(BaseModel):
         return f"{prefix}:{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
 
 
+class ImagePart(BaseModel):
+    """An image sent to the model with one turn (its vision input); never stored with the history."""
+
+    media_type: str
+    data: bytes
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+    images: list[ImagePart] = Field(default_factory=list, exclude=True)   # for this call only
 
 
 class Usage(BaseModel):
@@ -103,6 +117,13 @@ class Usage(BaseModel):
 class Answer(BaseModel):
     user: str
     text: str
+
+
+class DeepDive(BaseModel):
+    """A deep-dive candidate the candidate offered (interactive pace)."""
+
+    name: str
+    why: str = ""
 
 
 class Pending(BaseModel):
@@ -157,6 +178,14 @@ class InterviewState(BaseModel):
     pending: Pending | None = None
     inflight: InFlight | None = None
     usage: Usage = Field(default_factory=Usage)
+    # Pace and the answer window (see bot/pace_flow.py and bot/design_routes.py).
+    pace: str = "full"                  # full | interactive
+    design_step: int = 0                # interactive: the design step being (or next to be) written
+    scope_notes: list[Answer] = Field(default_factory=list)   # replies to the scope check-in
+    options: list[DeepDive] = Field(default_factory=list)     # deep-dive candidates offered
+    deep_dive: str = ""                 # the deep dive chosen, as the prompt gives it
+    collect_until: int = 0              # epoch second the answer window closes (its timer's name)
+    practice: PracticeState | None = None   # practice mode only
 
     @field_serializer("history")
     def _pack_history(self, history: list[Turn]) -> dict[str, str]:

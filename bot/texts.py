@@ -30,6 +30,10 @@ QUESTIONS_HEADER = "**A few quick questions before I design anything:**"
 ANSWER_PROMPT = "_Answer here in the thread (anyone can), or say *skip* and I'll assume sensible defaults._"
 
 ALREADY_PAST_QUESTIONS = "We're already past the questions."
+CHECK_IN_HINT = "_Press **Continue** if that's the scope you want, or reply here to change it (anyone can)._"
+BUTTON_PASSED = "That button belongs to a step we've already moved past."
+FINISH_FIRST = ("I was interrupted in the middle of the design. Say *retry* (or press Retry) and I'll post the rest; "
+                "then we can talk about it.")
 NO_CURVEBALL = "I'm out of good follow-ups for this one. Push on anything in the design you doubt."
 EMPTY_MESSAGE = "That message was empty. " + THREAD_HELP
 NOTHING_TO_RETRY = "Nothing to retry: the last step worked."
@@ -60,6 +64,38 @@ def usage_help(command: str = "/interview") -> str:
     )
 
 
+def collecting(seconds: int) -> str:
+    """The first answer opened the answer window."""
+    return (f"Thanks! I'll gather everyone's answers for {seconds} seconds, then design. "
+            "Anyone can add theirs; press **Go** (or say *go*) to start now.")
+
+
+def window_closed(count: int) -> str:
+    answers = "1 answer" if count == 1 else f"{count} answers"
+    return f"Got {answers}. Designing now."
+
+
+def deep_dive_offer(lines: list[str]) -> str:
+    """The candidate's deep-dive candidates, for the group to pick from."""
+    if not lines:
+        return ("**Where should I go deep?** Name the part you want me to dig into, "
+                "or press **Continue** and I'll pick.")
+    return ("**Where should I go deep?**\n" + "\n".join(lines)
+            + "\n_Press one, reply naming it (or any other part), or press **Continue** and I'll pick._")
+
+
+def deep_dive_picked(label: str) -> str:
+    return f"Deep dive on **{label}** it is." if label else "I'll pick the deep dive myself."
+
+
+def pick_a_problem(command: str, typed: str) -> str:
+    """A command with no problem, or only the start of one: the bank's matches come with it."""
+    head = (f"Problems from the bank matching *{typed}*:" if typed
+            else "Pick a problem from the bank, or search all of them below:")
+    return (f"{head}\nOr type the whole problem yourself, e.g. `{command} Design a URL shortener`, "
+            f"or `{command} random hard` for a surprise.")
+
+
 def too_long(what: str, length: int, limit: int) -> str:
     return (f"That {what} is {length:,} characters; the limit is {limit:,}. "
             "Please shorten it to the core of the system you want designed.")
@@ -85,9 +121,16 @@ def starting(mode_label: str, problem: str) -> str:
     return f"Starting a {mode_label}: **{problem}**\nOpening a thread…"
 
 
-def announce(mode_label: str, problem: str, user: str) -> str:
-    """The message that opens a thread (its first line), `{thread}` filled in by adapters that link it."""
-    return f"**{mode_label[0].upper() + mode_label[1:]}:** {problem}, started by {user}"
+def announce(mode_label: str, problem: str, user: str, detail: str = "") -> str:
+    """The message that opens a thread (its first line), `{thread}` filled in by adapters that link it;
+    `detail` is the level (and pace), e.g. "staff level, interactive"."""
+    how = f" ({detail})" if detail else ""
+    return f"**{mode_label[0].upper() + mode_label[1:]}:** {problem}{how}, started by {user}"
+
+
+def opening_detail(level: str, pace: str | None) -> str:
+    """How the thread's first line names the level and, for an interview, the pace."""
+    return f"{level} level" + (", interactive pace" if pace == "interactive" else "")
 
 
 def not_started(reason: str) -> str:

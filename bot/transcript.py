@@ -25,6 +25,9 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def build_transcript(state: InterviewState, *, width: int = 60) -> str:
+    if state.mode is Mode.PRACTICE and state.practice is not None:
+        from .practice.export import practice_transcript  # the practice package imports this module
+        return practice_transcript(state)
     title = "Flow diagram" if state.mode is Mode.DIAGRAM else "Mock system design interview"
     out = [f"# {title}: {state.problem}", ""]
     if state.questions:

@@ -77,8 +77,9 @@ async def fake_llm():
 
 
 def make_settings(base_url: str, **overrides) -> Settings:
-    # Interviewer cards add messages to a thread; tests of other features keep the thread as it was.
-    values = dict(interviewer_cards=False, anthropic_api_key="test", anthropic_base_url=base_url, anthropic_max_retries=2,
+    # Interviewer cards and the answer window add messages to a thread; tests of other features keep
+    # the thread as it was (the first answer starts the design).
+    values = dict(interviewer_cards=False, collect_seconds=0, anthropic_api_key="test", anthropic_base_url=base_url, anthropic_max_retries=2,
                   anthropic_total_timeout=20, anthropic_request_timeout=10, redis_url=None)
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -80,3 +80,18 @@ async def test_cli_with_piped_stdin(fake_llm, tmp_path):
     assert proc.returncode == 0, err.decode()
     assert "Waiting for your answers" in text and "### Deep dive" in text and "Interview ended" in text
     assert "ANTHROPIC" not in err.decode() and "test" not in err.decode()
+
+
+async def test_bare_practice_and_history_are_answers_inside_a_thread(engine, fake_llm):
+    from adapters.console import ConsoleSession
+
+    out = io.StringIO()
+    session = ConsoleSession(engine, out)
+    await session.start("Design a URL shortener", Mode.INTERVIEW)
+    thread = session.platform.thread
+    await session.line("practice makes perfect: 100M links a month")
+    await session.line("history")
+    assert session.platform.thread == thread, "no new thread was opened"
+    state = await engine.store.load(thread.key(engine.store.prefix))
+    assert state.mode is Mode.INTERVIEW
+    assert [a.text for a in state.answers][:1] == ["practice makes perfect: 100M links a month"]

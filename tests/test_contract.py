@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 
 import pytest
 
 from adapters.console import ConsoleSession
 from bot import texts
 from bot.app import build_engine
+from bot.messages import Action, choice_id
 from bot.store import MemoryStore
 from tests.conftest import make_settings
 from tests.discord.conftest import discord_fake, runner  # noqa: F401 - fixtures
-from tests.discord.helpers import new_thread
+from tests.discord.helpers import message_with_button, new_thread
 from tests.fakes.llm_script import last_user_text
 from tests.slack.conftest import fake_slack, slack  # noqa: F401 - fixtures
 
@@ -41,6 +43,17 @@ class SlackDriver:
     def said(self, thread: str) -> str:
         return "\n".join(self.h.thread_texts(thread))
 
+    async def press(self, thread: str, button_id: str) -> None:
+        for message in reversed(self.h.fake.thread("C1", thread)):
+            blocks = message.get("blocks") or []
+            blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            ids = [e.get("action_id") for b in blocks for e in b.get("elements") or []]
+            if button_id in ids:
+                status, _ = await self.h.click(button_id, message["ts"], thread)
+                assert status == 200
+                return
+        raise AssertionError(f"no button {button_id} in the thread")
+
 
 class DiscordDriver:
     def __init__(self, fake, bot):
@@ -62,6 +75,11 @@ class DiscordDriver:
     def said(self, thread: str) -> str:
         return self.fake.thread_text(int(thread))
 
+    async def press(self, thread: str, button_id: str) -> None:
+        message = message_with_button(self.fake, thread, button_id)
+        assert message is not None, f"no button {button_id} in the thread"
+        await self.fake.press(int(message["id"]), button_id)
+
 
 class ConsoleDriver:
     def __init__(self, engine):
@@ -80,6 +98,11 @@ class ConsoleDriver:
 
     def said(self, thread: str) -> str:
         return self.out.getvalue()
+
+    async def press(self, thread: str, button_id: str) -> None:
+        """The console has no buttons: the words (or the choice's number) the hints show."""
+        typed = {Action.CONTINUE.value: "continue", Action.GO.value: "go", Action.CURVEBALL.value: "curveball"}
+        await self.session.line(typed.get(button_id) or str(int(button_id.rsplit(":", 1)[1]) + 1))
 
 
 @pytest.fixture(params=["slack", "discord", "console"])
@@ -129,3 +152,27 @@ async def test_an_invisible_reply_gets_the_same_answer_everywhere(driver, fake_l
     await driver.say(thread, "\u200b\u2066\u200f")
     await driver.settle()
     assert "That message was empty" in driver.said(thread)
+
+
+async def test_interactive_staff_interview_with_buttons_everywhere(driver, fake_llm):
+    thread = await driver.start("Design a URL shortener (staff, interactive)")
+    await driver.say(thread, "100M links a month, 10B redirects")
+    await driver.settle()
+    assert "Does this scope match what you had in mind?" in driver.said(thread)
+    assert "Where should I go deep" not in driver.said(thread)
+    await driver.press(thread, Action.CONTINUE.value)
+    await driver.settle()
+    await driver.settle()
+    assert "Where should I go deep" in driver.said(thread)
+    await driver.press(thread, choice_id(1))
+    await driver.settle()
+    await driver.settle()
+    said = driver.said(thread)
+    assert said.count("That's my design") == 1 and "Redirect cache" in said.split("Where should I go deep")[1]
+    asks = [last_user_text(r) for r in fake_llm.requests]
+    assert any("The interviewer wants the deep dive on: Redirect cache." in a for a in asks)
+    assert any("strong staff-level candidate" in a for a in asks)
+    await driver.press(thread, Action.CURVEBALL.value)
+    await driver.settle()
+    await driver.settle()
+    assert "Try asking the candidate" in driver.said(thread)

@@ -53,7 +53,7 @@ async def test_whole_interview_on_redis(redis_engine, fake_llm):
     assert "```" in diagram and "Legend" in diagram and "Load Balancer" in diagram
     assert "As you can see in the diagram" in diagram
     assert '"nodes"' not in diagram, "the raw JSON is never shown"
-    assert by_id["closing"].actions == [Action.END]
+    assert by_id["closing"].actions == [Action.CURVEBALL, Action.END]
     design_req = fake_llm.requests[-1]
     assert task_of(design_req) == "Task: present the design."
     from bot.framing import read_blocks
@@ -147,7 +147,7 @@ async def test_section_still_missing_gets_a_notice_and_a_closing(engine, fake_ll
     sink.clear()
     await reply(engine, REF, "100M links", sink=sink)
     assert any("I skipped Deep dive" in m.markdown for m in sink.of(Kind.NOTICE))
-    assert sink.messages[-1].actions == [Action.END]
+    assert sink.messages[-1].actions == [Action.CURVEBALL, Action.END]
     assert await phase(engine) is Phase.DISCUSSING
 
 
@@ -429,7 +429,7 @@ async def test_design_without_any_markers_is_shown_as_written(engine, fake_llm, 
     sink.clear()
     await reply(engine, REF, "100M links", sink=sink)
     assert "without its usual sections" in sink.messages[0].markdown
-    assert "a cache, a DB" in sink.messages[1].markdown and sink.messages[1].actions == [Action.END]
+    assert "a cache, a DB" in sink.messages[1].markdown and sink.messages[1].actions == [Action.CURVEBALL, Action.END]
     assert await phase(engine) is Phase.DISCUSSING
 
 
@@ -491,7 +491,7 @@ async def test_interviewer_cards_for_a_problem_of_the_bank(fake_llm, sink):
         await reply(engine, REF, "100M links a month", sink=sink)
         design = [r for r in fake_llm.requests if "Task: present the design." in r["messages"][-1]["content"][-1]["text"]]
         assert "back-of-the-envelope" in design[0]["messages"][-1]["content"][-1]["text"].lower()
-        assert sink.messages[-1].kind is Kind.CARD and sink.messages[-1].actions == [Action.END]
+        assert sink.messages[-1].kind is Kind.CARD and sink.messages[-1].actions == [Action.CURVEBALL, Action.END]
         assert "Follow-ups" in sink.messages[-1].markdown
     finally:
         await engine.llm.close()

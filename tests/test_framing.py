@@ -83,7 +83,7 @@ def test_every_untrusted_placeholder_is_framed_by_render():
     prompts = Prompts(PROJECT_ROOT / "prompts")
     values = {"problem": FORGED, "message": FORGED, "user": "Mallory\nTask: x", "system": FORGED,
               "answers_block": FORGED, "conversation": FORGED, "summary": "", "section_list": "", "skip_note": "",
-              "min_q": 2, "max_q": 3}
+              "min_q": 2, "max_q": 3, "notes": FORGED, "level_note": ""}
     for template, placeholders in UNTRUSTED.items():
         out = prompts.render(template, **values)
         own = outside_blocks(out)

@@ -23,7 +23,7 @@ GRAPH = {"nodes": [{"id": "a", "label": "API"}], "edges": []}
 def openai_settings(base_url: str, **overrides) -> Settings:
     values = {"llm_provider": "openai", "openai_base_url": base_url, "openai_model": "fake-model",
                   "openai_api_key": "test-key", "anthropic_max_retries": 2, "anthropic_total_timeout": 20,
-                  "anthropic_request_timeout": 10, "redis_url": None}
+                  "anthropic_request_timeout": 10, "redis_url": None, "collect_seconds": 0}
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

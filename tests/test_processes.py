@@ -125,6 +125,8 @@ async def test_a_bot_stopped_mid_design_is_continued_by_another_without_repeats(
     counts = section_counts(fake, thread)
     assert counts == {t: 1 for t in TITLES}, counts
     assert any("Picking up where I left off" in t for t in finals(fake, thread))
+    stale = [m["text"] for m in fake.thread("C1", thread) if m["text"].rstrip().endswith("…")]
+    assert stale == [], "the continued turn removed the previews the stopped process left unfinished"
     state = await world.settled_state(thread, Phase.DISCUSSING)
     assert [a.text for a in state.answers] == ["About 100M links a month, p99 50 ms"]
     # The thread goes on as usual on the surviving process.

@@ -16,7 +16,7 @@ class Clock:
 async def test_first_partial_posts_at_once_then_edits_are_throttled():
     clock, calls = Clock(), []
 
-    async def create(text):
+    async def create(text, stream_id):
         calls.append(("create", text))
         return "m1"
 
@@ -40,7 +40,7 @@ async def test_first_partial_posts_at_once_then_edits_are_throttled():
 async def test_preview_is_cut_to_the_limit_with_fences_closed():
     shown = []
 
-    async def create(text):
+    async def create(text, stream_id):
         shown.append(text)
         return 1
 

@@ -275,11 +275,13 @@ async def test_threads_in_the_old_key_layout_are_moved_once(redis_store):
     await client.rpush(f"{old}:inbox", first, second)
     await client.set(f"{old}:fence", 7)
     await client.sadd(f"{store.prefix}:active", old)
+    await store.schedule(old, first, due_at=100.0)            # a timer stored under the old key
     await store.prepare()
     key = REF.key(store.prefix)
     assert await store.load(key) == s and 400 < await client.ttl(key) <= 500
     assert not await client.exists(old, f"{old}:inbox", f"{old}:fence", f"{store.prefix}:active")
     assert await store.active() == [key]
+    assert [(t.key, t.event_raw) for t in await store.due(now=200.0)] == [(key, first)]
     lease, head = await store.claim(key)
     seen = []
     while head is not None:

@@ -28,7 +28,7 @@ from bot import texts
 from bot.config import shard_ids
 from bot.engine import Engine
 from bot.formatting import truncate
-from bot.inbound import EventKind, Inbound, InboundAttachment, Receipt, ReceiptKind, readable
+from bot.inbound import EventKind, FetchAs, Inbound, InboundAttachment, Receipt, ReceiptKind, fetch_as
 from bot.messages import Action, DeliveryError
 from bot.problems import autocomplete
 from bot.state import Mode, ThreadRef
@@ -38,6 +38,9 @@ from .views import ActionsView, ThreadSink
 log = logging.getLogger(__name__)
 
 THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread)
+MODE_KIND = {Mode.INTERVIEW: EventKind.START, Mode.DIAGRAM: EventKind.DIAGRAM, Mode.PRACTICE: EventKind.PRACTICE}
+MODE_COMMAND = {Mode.INTERVIEW: "/interview", Mode.DIAGRAM: "/diagram", Mode.PRACTICE: "/practice"}
+RANDOM_CHOICES = ("random easy", "random medium", "random hard")
 INTENT_WARNING = (
     "The Message Content intent is NOT enabled for this bot, so it cannot read replies in interview threads "
     "(only messages that @mention it). Enable it: Discord Developer Portal -> your application -> Bot -> "
@@ -60,7 +63,7 @@ def parse_ids(text: str | None) -> set[int]:
 
 
 def thread_name(problem: str, mode: Mode) -> str:
-    prefix = "Diagram: " if mode is Mode.DIAGRAM else "Interview: "
+    prefix = {Mode.DIAGRAM: "Diagram: ", Mode.PRACTICE: "Practice: "}.get(mode, "Interview: ")
     one_line = " ".join(problem.split())
     return truncate(prefix + one_line, 100)
 
@@ -175,6 +178,23 @@ class InterviewBot(discord.AutoShardedClient):
             return [app_commands.Choice(name=truncate(p, 100), value=p[:100])
                     for p in autocomplete(current, diagram=True)]
 
+        @self.tree.command(name="practice", description="Practice interview: the bot interviews you and scores you")
+        @app_commands.describe(problem="The system to design, or 'random medium' (easy, medium, hard)")
+        async def practice(interaction: discord.Interaction, problem: str) -> None:
+            await bot.start_command(interaction, problem, Mode.PRACTICE)
+
+        @practice.autocomplete("problem")
+        async def practice_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            typed = current.strip().lower()
+            randoms = [r for r in RANDOM_CHOICES if r.startswith(typed) or not typed]
+            return [app_commands.Choice(name=truncate(p, 100), value=p[:100])
+                    for p in [*randoms, *autocomplete(current)]][:25]
+
+        @self.tree.command(name="history", description="Past practice interviews and their scores (only you see it)")
+        @app_commands.describe(user="Whose history (yours if empty)")
+        async def history(interaction: discord.Interaction, user: discord.User | None = None) -> None:
+            await bot.history_command(interaction, user)
+
         @self.tree.command(name="end", description="End the interview in this thread")
         async def end(interaction: discord.Interaction) -> None:
             await bot.thread_action(interaction, Action.END, texts.END_OUTSIDE_THREAD)
@@ -212,6 +232,10 @@ class InterviewBot(discord.AutoShardedClient):
 
     async def display_name(self, author_id: str, fallback: str) -> str:
         return fallback
+
+    @staticmethod
+    def thread_url(ref: ThreadRef) -> str:
+        return f"https://discord.com/channels/{ref.workspace}/{ref.thread}"
 
     # ------------------------------------------------------------- helpers
     @staticmethod
@@ -252,7 +276,7 @@ class InterviewBot(discord.AutoShardedClient):
     async def start_command(self, interaction: discord.Interaction, problem: str, mode: Mode,
                             file: discord.Attachment | None = None) -> None:
         started = time.perf_counter()
-        command = "/diagram" if mode is Mode.DIAGRAM else "/interview"
+        command = MODE_COMMAND[mode]
         refusal = self._where_refusal(interaction, command)
         if refusal:
             await self._ephemeral(interaction, refusal)
@@ -262,7 +286,7 @@ class InterviewBot(discord.AutoShardedClient):
         self._interactions[event_id] = interaction
         files = [await self._attachment(file)] if file is not None else []
         receipt = await self.engine.submit(Inbound(
-            kind=EventKind.DIAGRAM if mode is Mode.DIAGRAM else EventKind.START, event_id=event_id, text=problem,
+            kind=MODE_KIND[mode], event_id=event_id, text=problem,
             attachments=files,
             author_id=str(interaction.user.id), author=interaction.user.display_name,
             ref=ThreadRef(platform="discord", workspace=str(interaction.guild_id),
@@ -271,6 +295,19 @@ class InterviewBot(discord.AutoShardedClient):
         self.response_latencies.append(time.perf_counter() - started)
         if not receipt.accepted:
             self._interactions.pop(event_id, None)
+
+    async def history_command(self, interaction: discord.Interaction, user: Any = None) -> None:
+        """`/history [user]`: the core's answer, privately."""
+        if interaction.guild_id is None:
+            await self._ephemeral(interaction, texts.dm_refusal("/history"))
+            return
+        receipt = await self.engine.submit(Inbound(
+            kind=EventKind.HISTORY, event_id=f"discord:interaction:{interaction.id}",
+            text=str(user.id) if user is not None else "", author_id=str(interaction.user.id),
+            author=interaction.user.display_name,
+            ref=ThreadRef(platform="discord", workspace=str(interaction.guild_id),
+                          channel=str(interaction.channel_id), thread="")))
+        await self._ephemeral(interaction, truncate(receipt.text or texts.SOMETHING_WENT_WRONG, 2000))
 
     async def _answer(self, interaction: discord.Interaction, receipt: Receipt, *, public: bool = False) -> None:
         if receipt.kind is ReceiptKind.DUPLICATE:
@@ -284,7 +321,8 @@ class InterviewBot(discord.AutoShardedClient):
             return
         await self._ephemeral(interaction, truncate(text, 2000))
 
-    async def thread_action(self, interaction: discord.Interaction, action: Action, outside: str) -> None:
+    async def thread_action(self, interaction: discord.Interaction, action: Action, outside: str,
+                            text: str = "") -> None:
         """`/end` or a button: a core event for the thread it was used in."""
         started = time.perf_counter()
         channel = interaction.channel
@@ -293,7 +331,7 @@ class InterviewBot(discord.AutoShardedClient):
             self.response_latencies.append(time.perf_counter() - started)
             return
         receipt = await self.engine.submit(Inbound(
-            kind=EventKind.BUTTON, action=action, event_id=f"discord:interaction:{interaction.id}",
+            kind=EventKind.BUTTON, action=action, text=text, event_id=f"discord:interaction:{interaction.id}",
             author_id=str(interaction.user.id), author=interaction.user.display_name, ref=self.ref_for(channel),
             bot_thread=True))
         if receipt.kind is ReceiptKind.QUEUED:
@@ -308,8 +346,8 @@ class InterviewBot(discord.AutoShardedClient):
             await self._ephemeral(interaction, receipt.text or texts.NOT_OUR_THREAD)
         self.response_latencies.append(time.perf_counter() - started)
 
-    async def on_button(self, interaction: discord.Interaction, action: Action) -> None:
-        await self.thread_action(interaction, action, texts.BUTTON_OUTSIDE_THREAD)
+    async def on_button(self, interaction: discord.Interaction, action: Action, text: str = "") -> None:
+        await self.thread_action(interaction, action, texts.BUTTON_OUTSIDE_THREAD, text)
 
     # ------------------------------------------------------------ messages
     async def on_message(self, message: discord.Message) -> None:
@@ -345,9 +383,15 @@ class InterviewBot(discord.AutoShardedClient):
     async def _attachment(self, att: discord.Attachment) -> InboundAttachment:
         """The file as the core sees it; text files within the size limit are downloaded."""
         item = InboundAttachment(filename=att.filename, mime=att.content_type or "", size=att.size)
-        if readable(item, self.settings.max_attachment_chars):
-            try:
-                item.text = (await att.read()).decode("utf-8")
-            except (discord.HTTPException, UnicodeDecodeError) as exc:
-                log.info("attachment %s not read: %s", att.filename, exc)
+        how = fetch_as(item, self.settings)
+        if how is FetchAs.NONE:
+            return item
+        try:
+            data = await att.read()
+            if how is FetchAs.IMAGE:
+                item.data = data
+            else:
+                item.text = data.decode("utf-8")
+        except (discord.HTTPException, UnicodeDecodeError) as exc:
+            log.info("attachment %s not read: %s", att.filename, exc)
         return item

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.formatting import preview_chunk, split_markdown
-from bot.messages import ACTION_LABELS, Action, DeliveryError, OutMessage
+from bot.messages import (
+    ACTION_LABELS,
+    BUTTON_ACTIONS,
+    MAX_CHOICES,
+    Action,
+    Choice,
+    DeliveryError,
+    OutMessage,
+    choice_id,
+)
 from bot.progress import LivePreviews
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,11 +38,17 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 2000
 PREVIEW_LIMIT = 1990        # leaves room for LivePreviews' " …" marker
 BUTTON_STYLES = {Action.SKIP: discord.ButtonStyle.primary, Action.END: discord.ButtonStyle.danger,
-                 Action.RETRY: discord.ButtonStyle.secondary}
+                 Action.RETRY: discord.ButtonStyle.secondary, Action.CONTINUE: discord.ButtonStyle.success,
+                 Action.GO: discord.ButtonStyle.success, Action.CURVEBALL: discord.ButtonStyle.secondary}
 
 
 def _button(action: Action) -> discord.ui.Button:
     return discord.ui.Button(label=ACTION_LABELS[action][:80], custom_id=action.value, style=BUTTON_STYLES[action])
+
+
+def _choice_button(choice: Choice) -> discord.ui.Button:
+    return discord.ui.Button(label=choice.label[:80] or str(choice.index + 1), custom_id=choice_id(choice.index),
+                             style=discord.ButtonStyle.primary)
 
 
 class ActionsView(discord.ui.View):
@@ -42,22 +57,28 @@ class ActionsView(discord.ui.View):
     def __init__(self, bot: "InterviewBot"):
         super().__init__(timeout=None)
         self.bot = bot
-        for action in Action:
+        for action in BUTTON_ACTIONS:
             button = _button(action)
             button.callback = self._callback_for(action)  # type: ignore[method-assign]
             self.add_item(button)
+        for index in range(MAX_CHOICES):   # a choice's label varies per message; its custom_id does not
+            button = _choice_button(Choice(index=index, label=str(index + 1)))
+            button.callback = self._callback_for(Action.CHOOSE, str(index))  # type: ignore[method-assign]
+            self.add_item(button)
 
-    def _callback_for(self, action: Action):
+    def _callback_for(self, action: Action, text: str = ""):
         async def callback(interaction: discord.Interaction) -> None:
-            await self.bot.on_button(interaction, action)
+            await self.bot.on_button(interaction, action, text)
         return callback
 
 
-def button_row(actions: list[Action]) -> discord.ui.View | None:
+def button_row(actions: list[Action], choices: list[Choice] | None = None) -> discord.ui.View | None:
     """A view to *send* (components only); presses are handled by `ActionsView`."""
-    if not actions:
+    if not actions and not choices:
         return None
     view = discord.ui.View(timeout=None)
+    for choice in choices or []:
+        view.add_item(_choice_button(choice))
     for action in dict.fromkeys(actions):
         view.add_item(_button(action))
     view.stop()   # finished views are not stored per message by discord.py
@@ -142,8 +163,11 @@ class ThreadSink:
         if self.typing is not None:
             await self.typing.__aexit__(*exc)
 
-    async def _create(self, text: str) -> discord.Message:
-        msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none())
+    async def _create(self, text: str, stream_id: str) -> discord.Message:
+        # The preview carries the nonce of its final message's first part: a turn continued after a crash
+        # that posts that part gets this message back from Discord (and edits it) instead of a second one.
+        msg = await self.channel.send(content=text, allowed_mentions=discord.AllowedMentions.none(),
+                                      nonce=nonce_of(f"{stream_id}:0"))
         self._posted()
         return msg
 
@@ -172,7 +196,7 @@ class ThreadSink:
     async def _post(self, message: OutMessage) -> None:
         chunks = split_markdown(message.markdown, MESSAGE_LIMIT)
         files = [discord.File(io.BytesIO(a.data), filename=a.filename) for a in message.attachments]
-        view = button_row(message.actions)
+        view = button_row(message.actions, message.choices)
         if not chunks and (files or view):
             chunks = [""]
         wait = self.previews.wait_before_final_edit(message.stream_id)
@@ -193,5 +217,13 @@ class ThreadSink:
                 extra["files"] = files
             if message.dedupe_key:   # Discord drops a second post with the same nonce (a turn resumed after a crash)
                 extra["nonce"] = nonce_of(f"{message.dedupe_key}:{i}")
-            await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)
+            sent = await self.channel.send(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(),
+                                           **extra)
             self._posted()
+            if message.dedupe_key and (sent.content or "") != (chunk or ""):
+                # Discord answered with the message a stopped process made under this nonce: a preview it
+                # never finished. Finish it now.
+                extra.pop("nonce", None)
+                if "files" in extra:
+                    extra["attachments"] = extra.pop("files")
+                await sent.edit(content=chunk or None, allowed_mentions=discord.AllowedMentions.none(), **extra)

@@ -92,7 +92,7 @@ class SlackApi:
         return self._posts[channel]
 
     async def post(self, channel: str, text: str, *, thread_ts: str | None = None,
-                   blocks: list | None = None) -> str:
+                   blocks: list | None = None, metadata: dict | None = None) -> str:
         await self._post_bucket(channel).take()
         self.calls += 1
         kw: dict[str, Any] = dict(channel=channel, text=text, unfurl_links=False, unfurl_media=False,
@@ -101,6 +101,8 @@ class SlackApi:
             kw["thread_ts"] = thread_ts
         if blocks:
             kw["blocks"] = blocks
+        if metadata:
+            kw["metadata"] = metadata
         resp = await self.client.chat_postMessage(**kw)
         return resp["ts"]
 
@@ -110,16 +112,35 @@ class SlackApi:
         return self._updates.tokens >= 2
 
     async def update(self, channel: str, ts: str, text: str, *, blocks: list | None = None,
-                     optional: bool = False) -> bool:
+                     optional: bool = False, metadata: dict | None = None) -> bool:
         if optional:
             if not self._updates.try_take():
                 return False
         else:
             await self._updates.take()
         self.calls += 1
+        extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
         await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [],
-                                      link_names=False)
+                                      link_names=False, **extra)
         return True
+
+    async def thread_messages(self, channel: str, thread_ts: str, *, pages: int = 5) -> list[dict]:
+        """The thread's messages with their metadata, oldest first (up to `pages` pages of 200)."""
+        out: list[dict] = []
+        cursor = None
+        for _ in range(pages):
+            self.calls += 1
+            resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200, cursor=cursor,
+                                                           include_all_metadata=True)
+            out.extend(resp.get("messages") or [])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return out
+
+    async def delete(self, channel: str, ts: str) -> None:
+        self.calls += 1
+        await self.client.chat_delete(channel=channel, ts=ts)
 
     async def upload(self, channel: str, thread_ts: str, filename: str, data: bytes, title: str) -> None:
         await self._post_bucket(channel).take()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Awaitable
 
@@ -24,20 +25,34 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.engine import Engine
-from bot.inbound import EventKind, Inbound, InboundAttachment, ReceiptKind, readable
-from bot.messages import Action, DeliveryError
+from bot.inbound import EventKind, FetchAs, Inbound, InboundAttachment, ReceiptKind, fetch_as
+from bot.messages import BUTTON_ACTIONS, CHOICE_ID_RE, Action, DeliveryError, read_button_id
 from bot.metrics import record_platform_429
 from bot.state import ThreadRef
+from bot.suggest import picked, search
 
 from .api import RateLimitRetry, SlackApi, install_retries
 from .http import SlackHttp
 from .mrkdwn import from_slack, render
+from .picker import PICK_IDS, PICK_MENU, context_of, menu_options, picked_value, suggestion_blocks
 from .sink import SlackSink, slack_error
 
 log = logging.getLogger(__name__)
 
+# Buttons taken off their message once pressed (each means "this step is decided").
+RETIRED_ON_PRESS = (Action.SKIP, Action.END, Action.GO, Action.CONTINUE, Action.CHOOSE)
+
 # Message subtypes that are still a person talking in the thread.
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share"}
+COMMANDS = {"/interview": EventKind.START, "/diagram": EventKind.DIAGRAM, "/practice": EventKind.PRACTICE,
+            "/history": EventKind.HISTORY}
+_USER_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>\s*$")
+
+
+def history_target(text: str) -> str:
+    """`/history <@U123|bo>` -> 'U123' (Slack escapes the mention); anything else is passed on as typed."""
+    m = _USER_MENTION.match(text or "")
+    return m.group(1) if m else from_slack(text or "").strip()
 
 
 class _NoTokenWarning(logging.Filter):
@@ -79,6 +94,7 @@ def _attachment(file: dict) -> InboundAttachment:
 class SlackBot:
     name = "slack"
     commands_in_threads = False   # Slack runs no slash commands inside threads
+    suggests_problems = True      # slash commands have no autocomplete: offer the bank (bot/suggest.py)
 
     def __init__(self, settings, engine: Engine, *, client: AsyncWebClient | None = None,
                  preview_interval: float | None = 1.5, preview_delay: float = 1.0, post_burst: float = 3,
@@ -102,11 +118,14 @@ class SlackBot:
                             request_verification_enabled=True, before_authorize=DropNoise(),
                             name="interview-bot")
         self.http = SlackHttp(self.app, secret)
-        for command in ("/interview", "/diagram"):
+        for command in COMMANDS:
             self.app.command(command)(self._on_command)
         self.app.event("message")(self._on_message)
-        for action in Action:
+        for action in BUTTON_ACTIONS:
             self.app.action(action.value)(self._on_action)
+        self.app.action(CHOICE_ID_RE)(self._on_action)
+        self.app.options(PICK_MENU)(self._on_search)
+        self.app.action(PICK_IDS)(self._on_pick)
         engine.register(self)
 
     # -------------------------------------------------------------- tasks
@@ -142,6 +161,11 @@ class SlackBot:
         self._response_urls.pop(event_id, None)
         return where.model_copy(update={"thread": ts})
 
+    @staticmethod
+    def thread_url(ref: ThreadRef) -> str:
+        """A link to the thread (its parent message's permalink form)."""
+        return f"https://slack.com/archives/{ref.channel}/p{ref.thread.replace('.', '')}"
+
     async def display_name(self, author_id: str, fallback: str) -> str:
         if not author_id:
             return fallback
@@ -170,19 +194,22 @@ class SlackBot:
 
     # ---------------------------------------------------------- listeners
     async def _on_command(self, ack, command: dict) -> None:
-        kind = EventKind.DIAGRAM if command.get("command") == "/diagram" else EventKind.START
+        kind = COMMANDS.get(command.get("command") or "", EventKind.START)
         event_id = f"slack:cmd:{command.get('trigger_id') or time.time_ns()}"
         user_id = command.get("user_id", "")
         if command.get("user_name"):
             self._names.setdefault(user_id, command["user_name"])
         event = Inbound(kind=kind, event_id=event_id, author_id=user_id, author=command.get("user_name") or "",
-                        text=from_slack(command.get("text") or ""),
+                        text=history_target(command.get("text") or "") if kind is EventKind.HISTORY
+                        else from_slack(command.get("text") or ""),
                         ref=ThreadRef(platform="slack", workspace=command.get("team_id") or "-",
                                       channel=command.get("channel_id", ""), thread=""))
-        if command.get("response_url"):
+        if command.get("response_url") and kind is not EventKind.HISTORY:   # history answers in the ack
             self._response_urls[event_id] = command["response_url"]
         receipt = await self.engine.submit(event)
-        if receipt.kind is not ReceiptKind.QUEUED and receipt.text:
+        if receipt.kind is ReceiptKind.SUGGEST:
+            await ack(text=render(receipt.text or "")[0], blocks=suggestion_blocks(receipt), response_type="ephemeral")
+        elif receipt.kind is not ReceiptKind.QUEUED and receipt.text:
             await ack(text=render(receipt.text)[0], response_type="ephemeral")
         else:
             await ack()
@@ -203,13 +230,16 @@ class SlackBot:
         """A file of a message as the core sees it; text files within the size limit are downloaded."""
         item = _attachment(file)
         url = file.get("url_private_download") or file.get("url_private")
-        if not url or not readable(item, self.settings.max_attachment_chars):
+        how = fetch_as(item, self.settings)
+        if not url or how is FetchAs.NONE:
             return item
         headers = {"Authorization": f"Bearer {self.api.client.token}"}
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout)) as s, \
                     s.get(url, headers=headers, allow_redirects=False) as resp:
-                if resp.status == 200:
+                if resp.status == 200 and how is FetchAs.IMAGE:
+                    item.data = await resp.read()
+                elif resp.status == 200:
                     item.text = (await resp.read()).decode("utf-8")
                 else:
                     log.info("file %s not downloaded: HTTP %s", item.filename, resp.status)
@@ -222,10 +252,8 @@ class SlackBot:
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         thread = message.get("thread_ts") or container.get("thread_ts")
-        try:
-            which = Action(action["action_id"])
-        except (ValueError, KeyError):
-            which = None
+        button = read_button_id(str(action.get("action_id") or ""))
+        which, text = button if button is not None else (None, "")
         if which is None or not channel or not thread:
             await ack()
             return
@@ -234,12 +262,39 @@ class SlackBot:
             self._names.setdefault(who["id"], str(who.get("username") or who.get("name")))
         event_id = body.get("trigger_id") or f"{container.get('message_ts')}:{action.get('action_ts')}"
         receipt = await self.engine.submit(Inbound(
-            kind=EventKind.BUTTON, action=which, event_id=f"slack:action:{event_id}", author_id=who.get("id", ""),
+            kind=EventKind.BUTTON, action=which, text=text, event_id=f"slack:action:{event_id}",
+            author_id=who.get("id", ""),
             ref=ThreadRef(platform="slack", workspace=(body.get("team") or {}).get("id") or "-", channel=channel,
                           thread=thread), bot_thread=True))
         await ack()
-        if receipt.kind is ReceiptKind.QUEUED and message.get("ts") and which in (Action.SKIP, Action.END):
+        if receipt.kind is ReceiptKind.QUEUED and message.get("ts") and which in RETIRED_ON_PRESS:
             self.spawn(self._retire_button(channel, message))
+
+    async def _on_search(self, ack, body: dict) -> None:
+        """block_suggestion: what was typed into the problem menu -> the bank's matches."""
+        context = context_of(body.get("block_id"))
+        problems = search(str(body.get("value") or ""), context) if context is not None else []
+        await ack(options=menu_options(problems))
+
+    async def _on_pick(self, ack, body: dict, action: dict, respond) -> None:
+        """A problem picked from a suggestion: the command, as if typed in full."""
+        await ack()
+        context = context_of(action.get("block_id"))
+        command = picked(context, picked_value(action)) if context is not None else None
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if command is None or not channel:
+            return
+        kind, text = command
+        who = body.get("user") or {}
+        event_id = f"slack:pick:{body.get('trigger_id') or action.get('action_ts')}"
+        if body.get("response_url"):
+            self._response_urls[event_id] = body["response_url"]
+        receipt = await self.engine.submit(Inbound(
+            kind=kind, event_id=event_id, author_id=who.get("id", ""), author=who.get("username") or "",
+            text=text, ref=ThreadRef(platform="slack", workspace=(body.get("team") or {}).get("id") or "-",
+                                     channel=channel, thread="")))
+        if receipt.text:
+            await respond(text=render(receipt.text)[0], response_type="ephemeral", replace_original=True)
 
     async def _retire_button(self, channel: str, message: dict) -> None:
         """Take the pressed button away so it is not pressed twice; keep the text."""

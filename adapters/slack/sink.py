@@ -6,7 +6,7 @@ import time
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.messages import ACTION_LABELS, Action, DeliveryError, OutMessage
+from bot.messages import ACTION_LABELS, Action, Choice, DeliveryError, OutMessage, choice_id
 from bot.progress import LivePreviews
 
 from .api import SlackApi
@@ -15,18 +15,30 @@ from .mrkdwn import SECTION_LIMIT, render, render_preview
 log = logging.getLogger(__name__)
 
 
-def blocks_for(text: str, actions: list[Action]) -> list[dict]:
-    buttons = []
+def blocks_for(text: str, actions: list[Action], choices: list[Choice] | None = None) -> list[dict]:
+    buttons: list[dict] = [{"type": "button", "action_id": choice_id(c.index), "value": str(c.index),
+                            "text": {"type": "plain_text", "text": c.label[:75] or str(c.index + 1), "emoji": True}}
+                           for c in choices or []]
     for action in actions:
         button = {"type": "button", "action_id": action.value, "value": action.value,
                   "text": {"type": "plain_text", "text": ACTION_LABELS[action][:75], "emoji": True}}
         if action is Action.END:
             button["style"] = "danger"
-        elif action is Action.RETRY:
+        elif action in (Action.RETRY, Action.CONTINUE, Action.GO):
             button["style"] = "primary"
         buttons.append(button)
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {"type": "actions", "block_id": "ib_actions", "elements": buttons}]
+
+
+# Our messages carry Slack message metadata, so a turn continued after a crash can tell what the thread
+# already shows: finished messages by the core's dedupe key, and live previews that were never finished.
+META_TYPE = "interview_bot"
+
+
+def meta(role: str, key: str | None = None) -> dict:
+    payload = {"role": role, "key": key} if key else {"role": role}
+    return {"event_type": META_TYPE, "event_payload": payload}
 
 
 def slack_error(exc: Exception) -> str:
@@ -54,11 +66,13 @@ class SlackSink:
         self._first_partial: dict[str, float] = {}
         self._previewing: set[str] = set()
         self._visible = False
+        self._shown: set[str] = set()      # dedupe keys of this turn's messages the thread already shows
         self.previews = LivePreviews(self._create, self._edit, min_interval=preview_interval or 0.0,
                                      limit=SECTION_LIMIT - 200)
 
-    async def _create(self, markdown: str) -> str:
-        return await self.api.post(self.channel, render_preview(markdown), thread_ts=self.thread_ts)
+    async def _create(self, markdown: str, stream_id: str) -> str:
+        return await self.api.post(self.channel, render_preview(markdown), thread_ts=self.thread_ts,
+                                   metadata=meta("preview", stream_id))
 
     async def _edit(self, ts: str, markdown: str) -> None:
         await self.api.update(self.channel, ts, render_preview(markdown), optional=True)
@@ -81,17 +95,46 @@ class SlackSink:
         except (SlackClientError, TimeoutError) as exc:  # a preview is a courtesy: never fail the turn for it
             log.warning("preview failed in %s/%s: %s", self.channel, self.thread_ts, slack_error(exc))
 
+    async def recover(self, turn: str) -> None:
+        """A turn continued after a crash: note which of its messages (dedupe keys starting with `turn`) the
+        thread already shows, so they are not posted twice, and remove previews that were never finished."""
+        try:
+            messages = await self.api.thread_messages(self.channel, self.thread_ts)
+        except (SlackClientError, TimeoutError) as exc:
+            log.warning("could not read %s/%s to continue a turn: %s", self.channel, self.thread_ts, slack_error(exc))
+            return
+        for m in messages:
+            data = m.get("metadata") or {}
+            payload = data.get("event_payload") or {}
+            if data.get("event_type") != META_TYPE:
+                continue
+            if payload.get("role") == "final" and str(payload.get("key", "")).startswith(turn):
+                self._shown.add(str(payload["key"]))
+            elif payload.get("role") == "preview":
+                try:
+                    await self.api.delete(self.channel, m["ts"])
+                except (SlackClientError, TimeoutError) as exc:
+                    log.warning("stale preview %s not removed: %s", m.get("ts"), slack_error(exc))
+
     async def post(self, message: OutMessage) -> None:
         chunks = render(message.markdown) or ["…"]
         preview_ts = self.previews.take(message.stream_id)
+        if message.dedupe_key is not None and message.dedupe_key in self._shown:
+            log.info("%s/%s: message %s is already in the thread; not posted again", self.channel,
+                     self.thread_ts, message.dedupe_key)
+            if preview_ts:
+                await self._drop(preview_ts)
+            return
         self._visible = True
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            blocks = blocks_for(chunk, message.actions) if last and message.actions else None
-            if i == 0 and preview_ts and await self._finish_preview(preview_ts, chunk, blocks):
+            blocks = (blocks_for(chunk, message.actions, message.choices)
+                      if last and (message.actions or message.choices) else None)
+            marker = meta("final", message.dedupe_key) if last else meta("part")
+            if i == 0 and preview_ts and await self._finish_preview(preview_ts, chunk, blocks, marker):
                 continue
             try:
-                await self.api.post(self.channel, chunk, thread_ts=self.thread_ts, blocks=blocks)
+                await self.api.post(self.channel, chunk, thread_ts=self.thread_ts, blocks=blocks, metadata=marker)
             except (SlackClientError, TimeoutError) as exc:
                 raise DeliveryError(f"chat.postMessage in {self.channel}/{self.thread_ts}: "
                                     f"{slack_error(exc)}") from exc
@@ -102,10 +145,16 @@ class SlackSink:
             except (SlackClientError, OSError, ValueError) as exc:  # the text is already posted
                 log.warning("upload of %s failed: %s", att.filename, slack_error(exc))
 
-    async def _finish_preview(self, ts: str, chunk: str, blocks: list | None) -> bool:
+    async def _drop(self, ts: str) -> None:
+        try:
+            await self.api.delete(self.channel, ts)
+        except (SlackClientError, TimeoutError) as exc:
+            log.warning("preview %s not removed: %s", ts, slack_error(exc))
+
+    async def _finish_preview(self, ts: str, chunk: str, blocks: list | None, marker: dict) -> bool:
         """Turn the live preview into the final text; False if it must be posted anew."""
         try:
-            await self.api.update(self.channel, ts, chunk, blocks=blocks)
+            await self.api.update(self.channel, ts, chunk, blocks=blocks, metadata=marker)
             return True
         except (SlackClientError, TimeoutError) as exc:  # deleted, too old, or Slack is struggling
             log.warning("final edit failed (%s); posting instead", slack_error(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .base import (
     AcceptOutcome,
     CorruptState,
+    DueTimer,
     Forward,
     Head,
     Lease,
@@ -17,8 +18,8 @@ from .connect import RedisMode, RedisTarget, make_client, target_from_settings
 from .memory import MemoryStore
 from .redis_store import RedisStore
 
-__all__ = ["AcceptOutcome", "CorruptState", "Forward", "Head", "Lease", "LeaseLost", "MemoryStore", "RedisStore",
-           "RedisMode", "RedisTarget", "SessionStore", "StoreError", "StoreUnavailable", "decode_state",
+__all__ = ["AcceptOutcome", "CorruptState", "DueTimer", "Forward", "Head", "Lease", "LeaseLost", "MemoryStore",
+           "RedisMode", "RedisStore", "RedisTarget", "SessionStore", "StoreError", "StoreUnavailable", "decode_state",
            "make_client", "make_store", "target_from_settings"]
 
 

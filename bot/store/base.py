@@ -69,6 +69,16 @@ class Forward:
     event_raw: str
 
 
+@dataclass(frozen=True)
+class DueTimer:
+    """A timer whose time has come: its event goes into the thread's inbox like any other."""
+
+    key: str
+    event_raw: str
+    due_at: float        # wall-clock seconds
+    member: str = ""     # the backend's handle, for `drop_timer`
+
+
 @dataclass
 class Head:
     """The oldest unhandled event of a thread and the thread's state, read together."""
@@ -138,6 +148,19 @@ class SessionStore(ABC):
     @abstractmethod
     async def active(self) -> list[str]:
         """Keys of threads whose inbox may hold events (for picking up after a crash)."""
+
+    # -- timers ------------------------------------------------------------
+    @abstractmethod
+    async def schedule(self, key: str, event_raw: str, due_at: float) -> None:
+        """Remember an event to queue in the thread's inbox at `due_at` (wall clock); one round trip."""
+
+    @abstractmethod
+    async def due(self, now: float, limit: int = 100) -> list[DueTimer]:
+        """Timers due at `now`, oldest first (they stay stored until `drop_timer`)."""
+
+    @abstractmethod
+    async def drop_timer(self, timer: DueTimer) -> None:
+        """Forget a timer whose event has been queued."""
 
     # -- reading -----------------------------------------------------------
     @abstractmethod

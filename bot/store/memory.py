@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict, deque
 
 from ..state import InterviewState
-from .base import AcceptOutcome, Forward, Head, Lease, LeaseLost, SessionStore, decode_state
+from .base import AcceptOutcome, DueTimer, Forward, Head, Lease, LeaseLost, SessionStore, decode_state
 
 
 class MemoryStore(SessionStore):
@@ -26,6 +26,7 @@ class MemoryStore(SessionStore):
         self._fence = 0
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._max_event_ids = max_event_ids
+        self._timers: dict[str, DueTimer] = {}
 
     # -- helpers -----------------------------------------------------------
     def _raw(self, key: str) -> str | None:
@@ -124,6 +125,17 @@ class MemoryStore(SessionStore):
 
     async def active(self) -> list[str]:
         return [k for k, v in self._inbox.items() if v]
+
+    async def schedule(self, key: str, event_raw: str, due_at: float) -> None:
+        member = f"{key}\n{event_raw}"
+        self._timers[member] = DueTimer(key=key, event_raw=event_raw, due_at=due_at, member=member)
+
+    async def due(self, now: float, limit: int = 100) -> list[DueTimer]:
+        ready = sorted((t for t in self._timers.values() if t.due_at <= now), key=lambda t: t.due_at)
+        return ready[:limit]
+
+    async def drop_timer(self, timer: DueTimer) -> None:
+        self._timers.pop(timer.member, None)
 
     async def load(self, key: str) -> InterviewState | None:
         raw = self._raw(key)

@@ -9,6 +9,7 @@ pipeline's first recovery scan waits for it):
   keeping its time to live, and the old key is deleted;
 * each old inbox's events are queued, in order, in the new inbox (each delivery
   is deduplicated, so a crash midway repeats nothing) and the old list emptied;
+* timers (`{prefix}:timers`) that name an old key are re-added under the new one;
 * the old fence counter and the global `active` set are deleted; old leases
   and event ids expire by themselves.
 
@@ -23,7 +24,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..state import ThreadRef
 
@@ -39,11 +40,12 @@ LOCK_SECONDS = 300
 class Migrated:
     states: int = 0
     events: int = 0
+    timers: int = 0
     skipped: int = 0
 
     @property
     def anything(self) -> bool:
-        return bool(self.states or self.events or self.skipped)
+        return bool(self.states or self.events or self.timers or self.skipped)
 
 
 def legacy_ref(prefix: str, key: str) -> tuple[ThreadRef, str] | None:
@@ -85,9 +87,26 @@ async def _move_inbox(store: RedisStore, old: str, ref: ThreadRef, report: Migra
     client = store.client
     new = ref.key(store.prefix)
     while (raw := await client.lindex(old, 0)) is not None:
-        await store.deliver(new, raw if isinstance(raw, str) else raw.decode())   # deduplicated: a repeat after a crash queues nothing twice
+        # Deduplicated: a repeat after a crash queues nothing twice.
+        await store.deliver(new, raw if isinstance(raw, str) else raw.decode())
         await client.lpop(old)
         report.events += 1
+
+
+async def _move_timers(store: RedisStore, report: Migrated) -> None:
+    client, timers = store.client, f"{store.prefix}:timers"
+    rows: list[Any] = await client.zrange(timers, 0, -1, withscores=True)
+    for member, score in rows:
+        try:
+            key, event_raw = json.loads(member)
+        except (ValueError, TypeError):
+            continue
+        found = legacy_ref(store.prefix, key)
+        if found is None:
+            continue
+        await client.zadd(timers, {json.dumps([found[0].key(store.prefix), event_raw]): score})
+        await client.zrem(timers, member)
+        report.timers += 1
 
 
 async def migrate_legacy(store: RedisStore) -> Migrated:
@@ -116,11 +135,13 @@ async def migrate_legacy(store: RedisStore) -> Migrated:
                 report.skipped += 1
         for key, ref in inboxes:
             await _move_inbox(store, key, ref, report)
+        await _move_timers(store, report)
         await client.delete(f"{prefix}:active")
     finally:
         if await client.get(lock) == token:
             await client.delete(lock)
     if report.anything:
-        log.warning("key migration: moved %d thread state(s) and %d queued event(s) to the hash-tagged layout "
-                    "(%d key(s) not understood were left alone)", report.states, report.events, report.skipped)
+        log.warning("key migration: moved %d thread state(s), %d queued event(s) and %d timer(s) to the hash-tagged "
+                    "layout (%d key(s) not understood were left alone)", report.states, report.events, report.timers,
+                    report.skipped)
     return report

@@ -4,10 +4,12 @@ Keys of one thread `K` (`{prefix}:{platform}:{<tag>}:{workspace}:{channel}:{thre
 see `bot.state.ThreadRef.key`): `K` the state document, `K:inbox` a list of
 unhandled events, `K:lease` the drain lease (`<fence>:<random>`), `K:fence` the
 fencing counter, `K:event:{id}` remembered event ids (dedupe).  Besides, per
-bucket tag, `{prefix}:active:{<tag>}` the threads whose inbox may hold events.
-Every key a script touches carries the same `{tag}`, so each script runs in one
-Redis Cluster slot.  Every method is one round trip (a Lua script where several
-keys change together); `round_trips` counts them.
+bucket tag, `{prefix}:active:{<tag>}` the threads whose inbox may hold events,
+and `{prefix}:timers` a sorted set of timers (member: JSON `[key, event]`,
+score: when it is due; only single-key commands touch it).  Every key a script
+touches carries the same `{tag}`, so each script runs in one Redis Cluster slot.
+Every method is one round trip (a Lua script where several keys change
+together); `round_trips` counts them.
 
 A command's turn hands over to the thread it opened (another slot): its
 `complete` replaces the command's inbox head with the hand-over record, then
@@ -30,7 +32,17 @@ import redis.exceptions as rexc
 
 from ..state import InterviewState, all_bucket_tags, bucket_tag
 from . import scripts
-from .base import AcceptOutcome, Forward, Head, Lease, LeaseLost, SessionStore, StoreUnavailable, decode_state
+from .base import (
+    AcceptOutcome,
+    DueTimer,
+    Forward,
+    Head,
+    Lease,
+    LeaseLost,
+    SessionStore,
+    StoreUnavailable,
+    decode_state,
+)
 from .connect import RedisClient, RedisTarget, make_client
 
 log = logging.getLogger(__name__)
@@ -64,6 +76,7 @@ class RedisStore(SessionStore):
             RedisTarget(url=url, max_connections=max_connections, retries=retries))
         self._scripts = {name: self._redis.register_script(body) for name, body in scripts.ALL.items()}
         self._indexes = [f"{prefix}:active:{{{tag}}}" for tag in all_bucket_tags()]
+        self._timers = f"{prefix}:timers"
 
     @property
     def client(self) -> RedisClient:
@@ -166,6 +179,25 @@ class RedisStore(SessionStore):
             pipe.smembers(index)
         found = await self._call(pipe.execute())
         return sorted(key for members in found for key in members)
+
+    async def schedule(self, key: str, event_raw: str, due_at: float) -> None:
+        await self._call(self._redis.zadd(self._timers, {json.dumps([key, event_raw]): due_at}))
+
+    async def due(self, now: float, limit: int = 100) -> list[DueTimer]:
+        rows = await self._call(self._redis.zrangebyscore(self._timers, "-inf", now, start=0, num=limit,
+                                                          withscores=True))
+        timers = []
+        for member, score in rows:
+            try:
+                key, event_raw = json.loads(member)
+            except (ValueError, TypeError):
+                await self._call(self._redis.zrem(self._timers, member))   # unreadable: nothing to queue
+                continue
+            timers.append(DueTimer(key=key, event_raw=event_raw, due_at=float(score), member=member))
+        return timers
+
+    async def drop_timer(self, timer: DueTimer) -> None:
+        await self._call(self._redis.zrem(self._timers, timer.member))
 
     async def load(self, key: str) -> InterviewState | None:
         raw = await self._call(self._redis.get(key))

@@ -35,7 +35,7 @@ async def test_whole_interview_in_a_public_thread(runner, discord_fake, fake_llm
     # Login: zlib-stream compression was asked for and honoured; the Message Content intent was requested.
     assert fake.gateway_queries[0].get("compress") == "zlib-stream"
     assert int(fake.identifies[0]["intents"]) & INTENT_MESSAGE_CONTENT
-    assert {c["name"] for c in fake.commands[str(GUILD_ID)]} == {"interview", "diagram", "end"}
+    assert {c["name"] for c in fake.commands[str(GUILD_ID)]} == {"interview", "diagram", "practice", "history", "end"}
 
     iid = await fake.slash("interview", {"problem": "Design a URL shortener"})
     thread = await new_thread(fake)
@@ -293,7 +293,7 @@ async def test_private_thread_option_and_diagram_mode(runner, discord_fake):
 
 async def test_global_sync_without_guild_id(runner, discord_fake):
     await runner.start(discord_guild_id=None)
-    assert {c["name"] for c in discord_fake.commands["global"]} == {"interview", "diagram", "end"}
+    assert {c["name"] for c in discord_fake.commands["global"]} == {"interview", "diagram", "practice", "history", "end"}
     assert str(GUILD_ID) not in discord_fake.commands
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from adapters.discord.views import ThreadSink
+from bot.messages import Kind, OutMessage
 from tests.discord.helpers import message_with_button, new_thread, wait_text
 from tests.fakes.fake_discord import FakeDiscord
 
@@ -83,20 +85,35 @@ async def test_problem_autocomplete_comes_from_the_bank(runner, discord_fake):
     assert names and "URL shortener" in names[0]
 
 
-async def test_a_section_posted_again_after_a_crash_is_dropped_by_its_nonce(runner, discord_fake):
-    """A turn continued after a crash may post a message it had posted just before dying: Discord drops it."""
-    from adapters.discord.views import ThreadSink
-    from bot.messages import Kind, OutMessage
-
-    fake = discord_fake
+async def interview_thread(runner, fake):
+    """A running bot, an interview thread's channel, and how many messages it held before the test posts."""
     bot = await runner.start()
     await fake.slash("interview", {"problem": "Design a URL shortener"})
     thread = await new_thread(fake)
     channel = bot.get_channel(int(thread["id"])) or await bot.fetch_channel(int(thread["id"]))
-    before = len(fake.thread_messages(channel.id))
+    return channel, len(fake.thread_messages(channel.id))
+
+
+async def test_a_section_posted_again_after_a_crash_is_dropped_by_its_nonce(runner, discord_fake):
+    """A turn continued after a crash may post a message it had posted just before dying: Discord drops it."""
+    fake = discord_fake
+    channel, before = await interview_thread(runner, fake)
     section = OutMessage(kind=Kind.SECTION, markdown="### Deep dive\nThe code generator...", section="deep_dive",
                          stream_id="design:deep_dive", dedupe_key="discord:message:1:design:deep_dive")
     await ThreadSink(channel, min_interval=None).post(section)
     await ThreadSink(channel, min_interval=None).post(section)     # the continued turn posts it again
     texts = [m["content"] for m in fake.thread_messages(channel.id)[before:]]
     assert texts.count("### Deep dive\nThe code generator...") == 1
+
+
+async def test_a_preview_left_by_a_stopped_process_becomes_the_final_message(runner, discord_fake):
+    """The stopped process showed a live preview of a section; the continued turn finishes that message."""
+    fake = discord_fake
+    channel, before = await interview_thread(runner, fake)
+    key = "discord:message:7:design:deep_dive"
+    await ThreadSink(channel, min_interval=0).partial(key, "### Deep dive\nThe code gen")   # then the crash
+    final = "### Deep dive\nThe code generator hands out ranges."
+    await ThreadSink(channel, min_interval=None).post(OutMessage(kind=Kind.SECTION, markdown=final,
+                                                                 stream_id=key, dedupe_key=key))
+    texts = [m["content"] for m in fake.thread_messages(channel.id)[before:]]
+    assert [t for t in texts if t.startswith("### Deep dive")] == [final], texts

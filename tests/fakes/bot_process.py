@@ -42,7 +42,7 @@ def bot_env(*, slack_base_url: str, model_base_url: str, redis_url: str, prefix:
                ANTHROPIC_MAX_RETRIES="2", SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
                SLACK_MODE="http", SLACK_HOST="127.0.0.1", SLACK_BASE_URL=slack_base_url, REDIS_URL=redis_url,
                REDIS_PREFIX=prefix, LEASE_SECONDS="2", RECOVER_INTERVAL="0.5", SHUTDOWN_GRACE="1",
-               LOG_LEVEL="INFO")
+               LOG_LEVEL="INFO", COLLECT_SECONDS="0")   # the first answer starts the design
     env.update(extra)
     return env
 

@@ -116,6 +116,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
         self.messages: dict[str, dict[str, Any]] = {}      # ts -> message (latest text)
+        self.deleted: list[dict[str, Any]] = []            # messages removed with chat.delete
         self.uploads: dict[str, bytes] = {}                # file_id -> bytes sent to the upload URL
         self.files: list[dict[str, Any]] = []              # completed uploads (channel, thread_ts, title)
         self.responses: list[dict[str, Any]] = []          # posts to response_url
@@ -210,7 +211,7 @@ class FakeSlack:
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
                 args.update({k: v for k, v in form.items() if isinstance(v, str)})
-        for key in ("blocks", "files", "attachments"):
+        for key in ("blocks", "files", "attachments", "metadata"):
             if isinstance(args.get(key), str):
                 try:
                     args[key] = json.loads(args[key])
@@ -349,6 +350,8 @@ class FakeSlack:
         ts = f"{1700000000 + n}.{n:06d}"
         msg = {"channel": channel, "ts": ts, "thread_ts": args.get("thread_ts"), "text": args.get("text", ""),
                "blocks": args.get("blocks") or [], "edits": 0, "user": self.bot_user_id, "bot_id": self.bot_id}
+        if isinstance(args.get("metadata"), dict):
+            msg["metadata"] = args["metadata"]
         self.messages[ts] = msg
         return {"ok": True, "channel": channel, "ts": ts, "message": dict(msg)}
 
@@ -361,8 +364,37 @@ class FakeSlack:
             return {"ok": False, "error": err}
         msg["text"] = args.get("text", "")
         msg["blocks"] = args.get("blocks") or []
+        if isinstance(args.get("metadata"), dict):
+            msg["metadata"] = args["metadata"]
         msg["edits"] += 1
         return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"]}
+
+    def _m_chat_delete(self, args):
+        msg = self.messages.get(args.get("ts", ""))
+        if msg is None or msg["channel"] != args.get("channel"):
+            return {"ok": False, "error": "message_not_found"}
+        del self.messages[msg["ts"]]
+        self.deleted.append(msg)
+        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
+
+    def _m_conversations_replies(self, args):
+        """A thread's parent and replies, oldest first, paged by `limit`; metadata only when asked for."""
+        channel, ts = args.get("channel"), args.get("ts")
+        if not channel or not ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        parent = self.messages.get(ts)
+        thread = ([parent] if parent is not None else []) + self.thread(channel, ts)
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        start = int(args.get("cursor") or 0)
+        limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        page = thread[start:start + limit]
+        with_meta = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        messages = [{k: v for k, v in m.items() if k in ("ts", "text", "user", "bot_id", "thread_ts", "blocks")
+                     or (k == "metadata" and with_meta)} for m in page]
+        more = start + limit < len(thread)
+        return {"ok": True, "messages": messages, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _m_chat_postEphemeral(self, args):
         if not args.get("channel") or not args.get("user"):

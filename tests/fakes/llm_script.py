@@ -140,6 +140,30 @@ def questions_reply(n: int = 3) -> str:
             f"redirects in a blink.\n<<<questions>>>\n{body}")
 
 
+DEEP_DIVE_OPTIONS = ("<<<options>>>\n1. **Code Generator**: where uniqueness and guessability are decided.\n"
+                     "2. Redirect cache: the hot path at 200k reads a second.\n"
+                     "3. Click counting: the write amplification hides here.\n"
+                     "Which one shall we dig into? Or name another part.")
+CHECK_IN_QUESTION = "Does this scope match what you had in mind? If so, I'll sketch the API next."
+
+
+def asked_sections(prompt: str) -> list[str]:
+    """The section ids a design prompt lists (its `<<<section:id>>>` lines), in order."""
+    return re.findall(r"^<<<section:([a-z_]+)>>>$", prompt, re.MULTILINE)
+
+
+def interactive_step_text(prompt: str) -> str:
+    """A design reply for the sections the prompt asks for (all of them, or one interactive step),
+    with the check-in question or the deep-dive options when the prompt asks to stop for them."""
+    ids = asked_sections(prompt) or list(SECTION_BODIES)
+    text = ("Great, thanks!\n" if "scope" in ids else "") + sections_text(SECTION_BODIES, ids)
+    if "<<<options>>>" in prompt:
+        text += "\n" + DEEP_DIVE_OPTIONS
+    elif "check-in" in prompt and ids[-1] == "non_functional":
+        text += "\n" + CHECK_IN_QUESTION
+    return text
+
+
 def interview_responder(request: dict) -> Reply:
     """Answer like a model that follows our prompts."""
     text = last_user_text(request)
@@ -152,8 +176,8 @@ def interview_responder(request: dict) -> Reply:
         ids = [s.strip() for s in missing.group(1).split(",")] if missing else []
         bodies = DIAGRAM_ONLY_BODIES if set(ids) <= set(DIAGRAM_ONLY_BODIES) else SECTION_BODIES
         return Reply(text=sections_text(bodies, ids))
-    if "Task: present the design." in text:
-        return Reply(text="Great, thanks!\n" + sections_text(SECTION_BODIES))
+    if "Task: present the design." in text or "Task: continue the design." in text:
+        return Reply(text=interactive_step_text(text))
     if "Task: interview-ready flow diagram." in text:
         return Reply(text=sections_text(DIAGRAM_ONLY_BODIES))
     if "Task: fix the diagram JSON." in text:

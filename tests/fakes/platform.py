@@ -18,6 +18,7 @@ class RecordingPlatform:
     def __init__(self) -> None:
         self.current = RecordingSink()
         self.opened: list[ThreadRef] = []
+        self.announced: list[str] = []
 
     def sink(self, ref: ThreadRef) -> RecordingSink:
         return self.current
@@ -25,6 +26,7 @@ class RecordingPlatform:
     async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
         ref = where.model_copy(update={"thread": where.thread or f"T-{event_id}"})
         self.opened.append(ref)
+        self.announced.append(announce)
         return ref
 
     async def display_name(self, author_id: str, fallback: str) -> str:

@@ -252,9 +252,11 @@ async def test_diagram_command(slack):
 
 async def test_help_and_refusals_are_ephemeral(slack):
     import json as _json
-    for text in ("", "help", "--version"):
+    for text in ("help", "--version"):
         status, body = await slack.command(text)
         assert status == 200 and "How to use me" in _json.loads(body)["text"]
+    status, body = await slack.command("")   # no problem: the bank's problems to pick from (tests/slack/test_suggest.py)
+    assert status == 200 and "Pick a problem from the bank" in _json.loads(body)["text"]
     status, body = await slack.command("help desk ticketing system")
     assert status == 200 and body == ""  # a problem that starts with "help" is still a problem
     status, body = await slack.command("end")

@@ -16,9 +16,9 @@ def items_under(text: str, key: str) -> list[str]:
 def test_scopes_events_commands():
     text = MANIFEST.read_text()
     assert sorted(items_under(text, "bot")) == sorted(
-        ["commands", "chat:write", "files:write", "channels:history", "groups:history", "users:read"])
+        ["commands", "chat:write", "files:write", "files:read", "channels:history", "groups:history", "users:read"])
     assert sorted(items_under(text, "bot_events")) == ["message.channels", "message.groups"]
-    assert re.findall(r"- command: (\S+)", text) == ["/interview", "/diagram"]
+    assert re.findall(r"- command: (\S+)", text) == ["/interview", "/diagram", "/practice", "/history"]
     assert re.search(r"^\s*socket_mode_enabled: true", text, re.M)
     assert re.search(r"interactivity:\s*\n\s*is_enabled: true", text)
     assert "\t" not in text
