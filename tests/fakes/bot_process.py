@@ -48,6 +48,9 @@ def bot_env(*, slack_base_url: str, model_base_url: str, redis_url: str, prefix:
 
 
 class BotProcess:
+    # The command line before `--port N` (a bench may run the adapter its own way).
+    command: tuple[str, ...] = ("-m", "bot.cli", "slack", "--mode", "http")
+
     def __init__(self, env: dict[str, str], port: int, log_path: Path):
         self.env, self.port, self.log_path = env, port, log_path
         self.proc: subprocess.Popen | None = None
@@ -62,8 +65,8 @@ class BotProcess:
 
     async def _spawn(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "slack", "--mode", "http", "--port",
-                                          str(self.port)], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen([sys.executable, *self.command, "--port", str(self.port)], cwd=ROOT,
+                                         env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
