@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -63,6 +65,20 @@ def run_bot(port: int) -> None:
     settings = load_settings("slack")
     setup_logging(settings)
     asyncio.run(run(settings, "http", port, preview_interval=None))
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pct(values: list[float], p: float) -> float:
@@ -119,6 +135,9 @@ class Redis:
                 time.sleep(0.1)
         return f"redis://127.0.0.1:{self.ports[0]}" + ("" if self.cluster else "/0")
 
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
     def commands(self) -> int:
         total = 0
         for port in self.ports:
@@ -131,6 +150,18 @@ class Redis:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Figures:
+    rate: float        # turns per second
+    p50: float         # turn wall time, delivery to answer posted
+    p99: float
+    commands: float    # Redis commands per turn (those run inside scripts included)
+    bot_ms: float      # bot processes' CPU per turn
+    bot_busy: float    # the busiest bot process's share of one core
+    driver_ms: float   # this process's CPU per turn (fake Slack, fake model, deliveries)
+    redis_ms: float    # redis-server's CPU per turn
 
 
 class Run:
@@ -190,7 +221,7 @@ class Run:
                 self.done += 1
                 self.latencies.append(at - t0)
 
-    async def go(self) -> tuple[float, float, float, float]:
+    async def go(self) -> Figures:
         redis = Redis(self.args.cluster)
         url = redis.start()
         prefix = f"ibscale-{uuid.uuid4().hex[:6]}"
@@ -210,14 +241,21 @@ class Run:
                          for n, t in enumerate(threads)]
                 await asyncio.sleep(self.args.warmup)
                 commands_before = redis.commands()
+                cpu_before = ([cpu_seconds(b.proc.pid) for b in bots if b.proc], own_cpu(), redis.cpu())
                 measuring.set()
                 t0 = time.monotonic()
                 await asyncio.sleep(self.args.seconds)
                 stop.set()
                 wall = time.monotonic() - t0
+                cpu_after = ([cpu_seconds(b.proc.pid) for b in bots if b.proc], own_cpu(), redis.cpu())
                 commands = redis.commands() - commands_before
                 await asyncio.wait(tasks, timeout=70)
-                return self.done / wall, pct(self.latencies, 50), pct(self.latencies, 99), commands / max(1, self.done)
+                turns = max(1, self.done)
+                bot_cpu = [after - before for after, before in zip(cpu_after[0], cpu_before[0])]
+                return Figures(rate=self.done / wall, p50=pct(self.latencies, 50), p99=pct(self.latencies, 99),
+                               commands=commands / turns, bot_ms=1000 * sum(bot_cpu) / turns,
+                               bot_busy=max(bot_cpu) / wall, driver_ms=1000 * (cpu_after[1] - cpu_before[1]) / turns,
+                               redis_ms=1000 * (cpu_after[2] - cpu_before[2]) / turns)
         finally:
             for bot in bots:
                 bot.stop()
@@ -253,10 +291,13 @@ async def main() -> None:
           f"Redis: {'three-node cluster' if args.cluster else 'one server'}")
     base = None
     for n in args.processes:
-        rate, p50, p99, commands = await Run(args, n).go()
-        base = base or rate
-        print(f"  {n} process{'es' if n > 1 else '  '}: {rate:6.1f} turns/s  ({rate / base:.2f}x)   "
-              f"turn p50 {p50:.2f} s  p99 {p99:.2f} s   Redis commands per turn {commands:.1f} (those inside scripts included)")
+        f = await Run(args, n).go()
+        base = base or f.rate
+        print(f"  {n} process{'es' if n > 1 else '  '}: {f.rate:6.1f} turns/s ({f.rate / base:.2f}x)  "
+              f"turn p50 {f.p50:.2f} s p99 {f.p99:.2f} s | CPU per turn: bots {f.bot_ms:.2f} ms "
+              f"(busiest at {f.bot_busy:.0%} of a core), driver+fakes {f.driver_ms:.2f} ms, "
+              f"redis {f.redis_ms:.2f} ms | Redis commands per turn {f.commands:.1f}")
+    print("(Redis commands include those run inside the store's scripts; a reply is 4 round trips.)")
 
 
 if __name__ == "__main__":
