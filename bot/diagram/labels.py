@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Callable
 
 from .canvas import _CELL_KEY, _EMPTY, Canvas
 from .layout import LayoutState, Link
@@ -135,25 +136,45 @@ def _split_label(label: str) -> tuple[str, str] | None:
     return " ".join(words[:best]), " ".join(words[best:])
 
 
-def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
-                 width: int) -> list[tuple[int, int, str, int]] | None:
+def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str, width: int,
+                 cost: Callable[[int], int] | None = None,
+                 max_cost: int = 2) -> list[tuple[int, int, str, int]] | None:
     """Write the label beside its own vertical run (1 blank cell from it, 2 from anything else), on
     one row or, when that does not fit, on two; where it went, or None if nowhere fits.  `tries`: (row, column of
-    the line, sides allowed: 1 right, -1 left, 0 either)."""
+    the line, sides allowed: 1 right, -1 left, 0 either).  With `cost` (extra picture lines a label
+    on that row adds), the spots adding the fewest lines (at most `max_cost`) win, one row before
+    two at equal cost."""
+    costs = {y: cost(y) if cost else 0 for y, _, _ in tries}
+    spots = {(y, col) for y, col, _ in tries}
+    levels = set(costs.values()) | {c + costs.get(y + 1, 0) for y, c in costs.items()}
+    for level in sorted(c for c in levels if c <= max_cost):
+        done = (_place_one(cv, [t for t in tries if costs[t[0]] == level], label, width)
+                or _place_two(cv, [t for t in tries if (t[0] + 1, t[1]) in spots
+                                   and costs[t[0]] + costs[t[0] + 1] == level], label, width))
+        if done:
+            return done
+    return None
+
+
+def _place_one(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
+               width: int) -> list[tuple[int, int, str, int]] | None:
     n = dw(label)
     for y, col, side in tries:
         for x0, pad, s in ((col + 2, _RIGHT, 1), (col - 1 - n, _LEFT, -1)):
             if side in (0, s) and _label_fits(cv, y, x0, n, width, pad):
                 _put_label(cv, y, x0, label)
                 return [(y, x0, label, s)]
+    return None
+
+
+def _place_two(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
+               width: int) -> list[tuple[int, int, str, int]] | None:
+    """The label split over two rows, from each try's row down (`tries` have their next row too)."""
     parts = _split_label(label)
-    if parts is None:
+    if parts is None or not tries:
         return None
     a, b = parts
-    spots = {(y, col) for y, col, _ in tries}
     for y, col, side in tries:
-        if (y + 1, col) not in spots:
-            continue
         for s in (1, -1):
             if side not in (0, s):
                 continue
@@ -213,6 +234,27 @@ def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
     raise NoRoomForTag(lk)
 
 
+class _RowCost:
+    """Extra picture lines a label adds on a canvas row: 1 on a row only vertical lines cross (it is
+    dropped again when no label lands there), 0 on a row the picture keeps anyway (a turn, an
+    arrowhead, a box, a label placed for good; tags placed for a try do not count)."""
+
+    def __init__(self, st: LayoutState, cv: Canvas):
+        plain = {_EMPTY, " ", st.glyphs.v, st.glyphs.av}
+        self.optional: set[int] = set()
+        for cy, chh in st.channels:
+            if chh > 2:
+                self.optional.update(y for y in range(cy, cy + chh - 1)
+                                     if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y])))
+
+    def keep(self, spots: list[tuple[int, int, str, int]] | None) -> None:
+        for y, *_ in spots or ():
+            self.optional.discard(y)
+
+    def __call__(self, y: int) -> int:
+        return int(y in self.optional)
+
+
 def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
     """Every edge label beside its own line, or a tag `(n)` there and the label listed under the
     picture; returns the merged edges listed, in order.
@@ -221,29 +263,35 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
     not fit, also on its track row; then each tag still gets swapped for its full label when one
     fits beside the line elsewhere in the channel."""
     layout = st.layout
+    cost = _RowCost(st, cv)
     pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
     for i in range(len(st.rows) - 1):
         for lk in st.links_by_row[i]:
             if not lk.labelled:
                 continue
             tries = _tries(st, lk, st.channels[i])
-            if _place_label(cv, tries[:2], st.edges[lk.edge].label, st.width):
+            # first pass: a turning link's own track row, or a straight drop's rows the picture keeps
+            first = (tries[:2], 2) if lk.track is not None else (tries, 0)
+            if spots := _place_label(cv, first[0], st.edges[lk.edge].label, st.width, cost, first[1]):
+                cost.keep(spots)
                 layout.inline_labels.append(lk.edge)
             else:
                 pending.append((lk, tries))
     pending.sort(key=lambda p: p[0].edge)
     tagged = []
     for lk, tries in pending:
-        tagged.append((lk, tries, _place_label(cv, tries, "(nn)", st.width)))
+        tagged.append((lk, tries, _place_label(cv, tries, "(nn)", st.width, cost)))
     listed = []
     for lk, tries, spots in tagged:
         if spots:
             _erase(cv, spots)
-        if _place_label(cv, tries, st.edges[lk.edge].label, st.width):
+        if placed := _place_label(cv, tries, st.edges[lk.edge].label, st.width, cost):
+            cost.keep(placed)
             layout.inline_labels.append(lk.edge)
             continue
         if spots:
             _put_label(cv, *spots[0][:3])
+            cost.keep(spots[:1])
             listed.append((lk, spots[0]))
         else:
             listed.append((lk, _on_line_spot(st, cv, lk, tries)))
