@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 from .canvas import _CELL_KEY, _EMPTY, Canvas
 from .layout import LayoutState, Link
@@ -195,14 +196,16 @@ def _erase(cv: Canvas, spots: list[tuple[int, int, str, int]]) -> None:
         cv.labels[y].difference_update(range(x0, x0 + n))
 
 
-def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[int, int, int]]:
+def _tries(st: LayoutState, lk: Link, channel: tuple[int, int], from_arrow: bool) -> list[tuple[int, int, int]]:
     """Where a link's label may go: its track row (on the side away from its own sideways run),
-    then beside its vertical runs in the channel."""
+    then beside its vertical runs in the channel (a straight drop: from the top down, or from
+    its arrowhead up)."""
     cy, chh = channel
     y0 = lk.up.y + lk.up.h if lk.up.is_box else cy
     y1 = cy + chh - 1
     if lk.track is None:        # a straight drop: beside it, anywhere down the channel
-        return [(r, lk.s, 0) for r in range(max(cy, y0), y1 + 1)]
+        rows = range(y1, max(cy, y0) - 1, -1) if from_arrow else range(max(cy, y0), y1 + 1)
+        return [(r, lk.s, 0) for r in rows]
     tr = cy + 1 + st.spare + lk.track
     out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
     tries = [(tr, lk.t, out), (tr, lk.s, -out)]
@@ -259,9 +262,52 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
     """Every edge label beside its own line, or a tag `(n)` there and the label listed under the
     picture; returns the merged edges listed, in order.
 
-    First every label on its own track row (routing kept room there); then a tag for each that did
-    not fit, also on its track row; then each tag still gets swapped for its full label when one
-    fits beside the line elsewhere in the channel."""
+    Labels are placed one after the other, so where one goes decides where the next still fits:
+    the placement is tried with straight drops' labels looked for from the top down and from the
+    arrowhead up, and the one giving the shorter picture (lines plus listed labels; then fewer
+    labels listed) is kept."""
+    base = ([r[:] for r in cv.rows], {y: set(c) for y, c in cv.labels.items()}, set(st.keep_rows))
+    best: tuple[tuple[int, int], Any] | None = None
+    error: NoRoomForTag | None = None
+    for from_arrow in (False, True):
+        cv.rows, cv.labels = [r[:] for r in base[0]], {y: set(c) for y, c in base[1].items()}
+        st.keep_rows = set(base[2])
+        st.layout.inline_labels, st.layout.tags = [], {}
+        try:
+            listed = _place_all(st, cv, from_arrow)
+        except NoRoomForTag as e:
+            error = e
+            continue
+        lines = len(cv.rows) - len(dead_rows(st, cv)) + (len(listed) + 2 if listed else 0)
+        if best is None or (lines, len(listed)) < best[0]:
+            state = (cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed)
+            best = ((lines, len(listed)), state)
+    if best is None:
+        assert error is not None
+        raise error
+    cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed = best[1]
+    return listed
+
+
+def dead_rows(st: LayoutState, cv: Canvas) -> set[int]:
+    """Track rows that hold only straight vertical runs (no turn, no label): the picture drops them."""
+    g = st.glyphs
+    plain = {_EMPTY, " ", g.v, g.av}
+    dead = set()
+    for cy, chh in st.channels:
+        rows = [y for y in range(cy + 1, cy + chh - 1)
+                if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y]))]
+        dead.update(rows)
+        # the channel's first row too, when another row keeps every line's style visible
+        if chh - 2 > len(rows) and cy not in st.keep_rows and plain.issuperset(cv.rows[cy]):
+            dead.add(cy)
+    return dead
+
+
+def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
+    """Every label on its own track row (routing kept room there) or beside a straight drop on a
+    row kept anyway; then a tag for each that did not fit; then each tag still gets swapped for
+    its full label when one fits beside the line elsewhere in the channel."""
     layout = st.layout
     cost = _RowCost(st, cv)
     pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
@@ -269,7 +315,7 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
         for lk in st.links_by_row[i]:
             if not lk.labelled:
                 continue
-            tries = _tries(st, lk, st.channels[i])
+            tries = _tries(st, lk, st.channels[i], from_arrow)
             # first pass: a turning link's own track row, or a straight drop's rows the picture keeps
             first = (tries[:2], 2) if lk.track is not None else (tries, 0)
             if spots := _place_label(cv, first[0], st.edges[lk.edge].label, st.width, cost, first[1]):

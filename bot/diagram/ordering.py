@@ -61,6 +61,20 @@ def _sweep(rows, down: bool) -> bool:
     return moved
 
 
+class _Best:
+    """The order with the fewest crossings seen so far (the first one, on ties)."""
+
+    def __init__(self, rows, channels):
+        self.rows, self.channels = rows, channels
+        self.crossings = _crossings(channels)
+        self.order = [list(r) for r in rows]
+
+    def offer(self) -> None:
+        c = _crossings(self.channels)
+        if c < self.crossings:
+            self.crossings, self.order = c, [list(r) for r in self.rows]
+
+
 def _order(rows) -> None:
     """Row orders with few crossings: barycentre sweeps down and up; then, while crossings are
     left, rounds that swap neighbours (one pass that also takes swaps costing nothing, to leave a
@@ -68,37 +82,31 @@ def _order(rows) -> None:
     the fewest crossings is kept."""
     channels = [[(it, o) for it in row for o in it.below] for row in rows]
     _setpos(rows)
-    best = [_crossings(channels), [list(r) for r in rows]]
-
-    def keep_if_better() -> None:
-        c = _crossings(channels)
-        if c < best[0]:
-            best[:] = [c, [list(r) for r in rows]]
-
+    best = _Best(rows, channels)
     for _ in range(4):
         moved = False
         for down in (True, False):
             if _sweep(rows, down):
                 moved = True
-                keep_if_better()
+                best.offer()
         if not moved:
             break               # a fixed point: further sweeps would change nothing either
     for _ in range(4):
-        if not best[0]:
+        if not best.crossings:
             break
-        rows[:] = [list(r) for r in best[1]]
+        rows[:] = [list(r) for r in best.order]
         _setpos(rows)
         if not _transpose(rows, channels, equal_ok=True):
             break
         while _transpose(rows, channels, equal_ok=False):
             pass
-        keep_if_better()
+        best.offer()
         for down in (True, False):
             _sweep(rows, down)
-            keep_if_better()
-    rows[:] = best[1]
+            best.offer()
+    rows[:] = best.order
     _setpos(rows)
-    _group_blocks(rows, channels, best[0])
+    _group_blocks(rows, channels, best.crossings)
 
 
 def _group_blocks(rows, channels, best: int) -> None:
