@@ -265,10 +265,12 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
     Labels are placed one after the other, so where one goes decides where the next still fits:
     the placement is tried with straight drops' labels looked for from the top down and from the
     arrowhead up, and the one giving the shorter picture (lines plus listed labels; then fewer
-    labels listed) is kept."""
+    labels listed) is kept, or the first when its labels added no line at all."""
     base = ([r[:] for r in cv.rows], {y: set(c) for y, c in cv.labels.items()}, set(st.keep_rows))
+    bare = len(cv.rows) - len(dead_rows(st, cv))     # the picture's lines with no label
     best: tuple[tuple[int, int], Any] | None = None
-    error: NoRoomForTag | None = None
+    stuck: Link | None = None       # a link whose tag found no room (not the exception: its
+    # traceback holds this frame, and keeping it would leave cyclic garbage behind every render)
     for from_arrow in (False, True):
         cv.rows, cv.labels = [r[:] for r in base[0]], {y: set(c) for y, c in base[1].items()}
         st.keep_rows = set(base[2])
@@ -276,15 +278,17 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
         try:
             listed = _place_all(st, cv, from_arrow)
         except NoRoomForTag as e:
-            error = e
+            stuck = e.link
             continue
         lines = len(cv.rows) - len(dead_rows(st, cv)) + (len(listed) + 2 if listed else 0)
         if best is None or (lines, len(listed)) < best[0]:
             state = (cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed)
             best = ((lines, len(listed)), state)
+        if lines == bare:
+            break
     if best is None:
-        assert error is not None
-        raise error
+        assert stuck is not None
+        raise NoRoomForTag(stuck)
     cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed = best[1]
     return listed
 

@@ -161,6 +161,7 @@ class LayoutState:
     # placement and routing
     canvas: int = 0                   # picture width
     links_by_row: list[list[Link]] = field(default_factory=list)
+    ntracks: list[int] = field(default_factory=list)          # track rows per channel
     band_top: list[int] = field(default_factory=list)
     band_h: list[int] = field(default_factory=list)
     channels: list[tuple[int, int]] = field(default_factory=list)  # (first row, height) per channel

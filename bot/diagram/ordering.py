@@ -96,9 +96,9 @@ def _order(rows) -> None:
             break
         rows[:] = [list(r) for r in best.order]
         _setpos(rows)
-        if not _transpose(rows, channels, equal_ok=True):
+        if not _transpose(rows, equal_ok=True):
             break
-        while _transpose(rows, channels, equal_ok=False):
+        while _transpose(rows, equal_ok=False):
             pass
         best.offer()
         for down in (True, False):
@@ -134,25 +134,32 @@ def _group_blocks(rows, channels, best: int) -> None:
             _setpos(rows)
 
 
-def _transpose(rows, channels, equal_ok: bool) -> bool:
+def _pair_crossings(u: Item, v: Item) -> int:
+    """Crossings between the lines of two neighbours in a row, u left of v (both channels)."""
+    n = 0
+    for mine, theirs in ((u.above, v.above), (u.below, v.below)):
+        for p in mine:
+            for q in theirs:
+                if p.pos > q.pos:
+                    n += 1
+    return n
+
+
+def _transpose(rows, equal_ok: bool) -> bool:
     """One pass swapping neighbours in each row where that lowers (or, with equal_ok, does not
-    raise) the crossings of the channels above and below the row; whether any swap was made."""
+    raise while they cross) the crossings of their lines; whether any swap was made."""
     swapped = False
-    for i, row in enumerate(rows):
-        near = [channels[k] for k in (i - 1, i) if 0 <= k < len(channels)]
+    for row in rows:
         for j in range(len(row) - 1):
-            before = _crossings(near)
-            if not before:
-                break
             a, b = row[j], row[j + 1]
-            row[j], row[j + 1] = b, a
-            a.pos, b.pos = j + 1, j
-            after = _crossings(near)
+            before = _pair_crossings(a, b)
+            if not before:
+                continue
+            after = _pair_crossings(b, a)
             if after < before or (equal_ok and after == before):
+                row[j], row[j + 1] = b, a
+                a.pos, b.pos = j + 1, j
                 swapped = True
-            else:
-                row[j], row[j + 1] = a, b
-                a.pos, b.pos = j, j + 1
     return swapped
 
 

@@ -219,29 +219,34 @@ def _stack_runs(links: list[Link], reach: Callable[[Link], tuple[int, int]]) -> 
 
 
 def plan_channels(st: LayoutState) -> None:
-    """Ports, tracks and the rows of every band (boxes) and channel (lines between bands)."""
+    """Ports and tracks of every channel (lines between two rows of boxes); then their rows."""
     rows = st.rows
     st.links_by_row = [[lk for it in row for lk in it.downs] for row in rows]
-    st.band_top, st.band_h, st.channels = [], [], []
     for links in st.links_by_row:
         for lk in links:
             lk.track = None
-    labels = [e.label for e in st.edges]
-    label_of = dict(enumerate(labels))
-    ntracks = []
+    label_of = {k: e.label for k, e in enumerate(st.edges)}
+    st.ntracks = []
     for i in range(len(rows) - 1):
         assign_ports(rows[i], rows[i + 1], st.links_by_row[i])
-        ntracks.append(assign_tracks(st.links_by_row[i], label_of, st.width))
+        st.ntracks.append(assign_tracks(st.links_by_row[i], label_of, st.width))
+    stack_rows(st)
+
+
+def stack_rows(st: LayoutState) -> None:
+    """The rows of every band (boxes) and channel (its tracks, plus st.spare blank rows at both ends)."""
+    st.band_top, st.band_h, st.channels = [], [], []
     y = 0
-    for i, row in enumerate(rows):
+    last = len(st.rows) - 1
+    for i, row in enumerate(st.rows):
         h = max([it.h for it in row if it.is_box] + [3])
         st.band_top.append(y)
         st.band_h.append(h)
         for it in row:
             it.y = y
         y += h
-        if i < len(rows) - 1:
-            ch = ntracks[i] + 2 + 2 * st.spare
+        if i < last:
+            ch = st.ntracks[i] + 2 + 2 * st.spare
             st.channels.append((y, ch))
             y += ch
     st.height = y

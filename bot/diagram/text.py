@@ -26,7 +26,7 @@ from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram,
 from .legend import _group_lines, legend_text, render_list
 from .model import Graph, check_graph, diff_graphs
 from .ordering import _channel_crossings, _position
-from .routing import draw_lines, plan_channels
+from .routing import draw_lines, plan_channels, stack_rows
 from .width import center
 
 __all__ = ["KIND_MARKERS", "Fallback", "Layout", "RenderedDiagram", "node_text", "render_text",
@@ -113,6 +113,7 @@ def _draw(st: LayoutState) -> list[str]:
             it.x += off
     st.canvas += off
     try:
+        plan_channels(st)
         return _route(st)
     except NoRoomForTag:
         # lines run too close for a tag beside them: a spare row at both ends of every channel
@@ -120,12 +121,12 @@ def _draw(st: LayoutState) -> list[str]:
         st.spare = 1
         st.layout = Layout(members=st.layout.members)
         st.keep_rows = set()
+        stack_rows(st)      # the same ports and tracks, channels two rows taller
         return _route(st)
 
 
 def _route(st: LayoutState) -> list[str]:
     rows, layout, g, width = st.rows, st.layout, st.glyphs, st.width
-    plan_channels(st)
     layout.order_crossings = sum(_channel_crossings([(lk.up, lk.low) for lk in links]) for links in st.links_by_row)
     if layout.order_crossings > st.max_crossings:
         raise _OverBudget       # the picture would draw at least these: no need to draw it
