@@ -10,11 +10,9 @@ columns are skipped when `dot` is not installed.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,9 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.diagram import Edge, Graph, Node, NodeKind, parse_graph, render_png, render_text, to_dot
+from bot.diagram import Edge, Graph, Node, NodeKind, parse_graph, render_png, render_text
 from bot.diagram.text import render_text_layout
 from tests.test_diagram_golden import DESIGNS, GOLDEN
+from tests.test_diagram_support import graphviz_crossings
 
 LABELS = ["Web App", "Mobile App", "API Gateway", "Auth Service", "User Service", "Feed Service",
           "Post Service", "Media Service", "Search API", "Notify Service", "Redis Cache", "Users DB",
@@ -58,49 +57,6 @@ def dense40() -> Graph:
     pairs = rnd.sample([(i, j) for i in range(20) for j in range(20) if i != j], 40)
     nodes = [Node(id=f"n{i}", label=LABELS[i], kind=KINDS[i]) for i in range(20)]
     return Graph(title="Dense", nodes=nodes, edges=[Edge(source=f"n{a}", target=f"n{b}") for a, b in pairs])
-
-
-def _bezier(pts: list[list[float]], steps: int = 8) -> list[tuple[float, float]]:
-    out = [(pts[0][0], pts[0][1])]
-    for i in range(0, len(pts) - 3, 3):
-        p0, p1, p2, p3 = pts[i:i + 4]
-        for k in range(1, steps + 1):
-            t = k / steps
-            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
-            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
-    return out
-
-
-def _cross(p, q, r, s) -> bool:
-    def orient(a, b, c):
-        v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-        return (v > 1e-9) - (v < -1e-9)
-    return orient(p, q, r) * orient(p, q, s) < 0 and orient(r, s, p) * orient(r, s, q) < 0
-
-
-def graphviz_crossings(g: Graph) -> int | None:
-    """Pairs of edges whose Graphviz splines cross (edges sharing a node are not counted)."""
-    if not shutil.which("dot"):
-        return None
-    js = json.loads(subprocess.run(["dot", "-Tjson"], input=to_dot(g).encode(), capture_output=True,
-                                   check=True, timeout=60).stdout)
-    names = {o["_gvid"]: o["name"] for o in js.get("objects", [])}
-    paths = []
-    for e in js.get("edges", []):
-        ends = (names.get(e["tail"]), names.get(e["head"]))
-        if "legend" in ends:
-            continue
-        for op in e.get("_draw_", []):
-            if op["op"] == "b":
-                paths.append((ends, _bezier(op["points"])))
-    total = 0
-    for i, (ea, pa) in enumerate(paths):
-        for eb, pb in paths[i + 1:]:
-            if set(ea) & set(eb):
-                continue
-            if any(_cross(pa[k], pa[k + 1], pb[m], pb[m + 1]) for k in range(len(pa) - 1) for m in range(len(pb) - 1)):
-                total += 1
-    return total
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -1,9 +1,14 @@
 """Test helper (no tests here): read a rendered diagram back as a picture, boxes and traced edges."""
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from dataclasses import dataclass
 
 from wcwidth import wcwidth
+
+from bot.diagram import Graph, to_dot
 
 H_BORDER = set("─┬┴")
 V_LINE = {"│": "sync", "┆": "async"}
@@ -165,3 +170,48 @@ class Picture:
             assert len(set(styles)) <= 1, f"mixed line styles on one edge: {styles}"
             out.append((src, dst, style))
         return out
+
+
+# --- Graphviz's crossings for the same graph (the bench and the golden tests compare with them) ---
+
+def _bezier(pts: list[list[float]], steps: int = 8) -> list[tuple[float, float]]:
+    out = [(pts[0][0], pts[0][1])]
+    for i in range(0, len(pts) - 3, 3):
+        p0, p1, p2, p3 = pts[i:i + 4]
+        for k in range(1, steps + 1):
+            t = k / steps
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+    return out
+
+
+def _cross(p, q, r, s) -> bool:
+    def orient(a, b, c):
+        v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        return (v > 1e-9) - (v < -1e-9)
+    return orient(p, q, r) * orient(p, q, s) < 0 and orient(r, s, p) * orient(r, s, q) < 0
+
+
+def graphviz_crossings(g: Graph) -> int | None:
+    """Pairs of edges whose Graphviz splines cross (edges sharing a node are not counted)."""
+    if not shutil.which("dot"):
+        return None
+    js = json.loads(subprocess.run(["dot", "-Tjson"], input=to_dot(g).encode(), capture_output=True,
+                                   check=True, timeout=60).stdout)
+    names = {o["_gvid"]: o["name"] for o in js.get("objects", [])}
+    paths = []
+    for e in js.get("edges", []):
+        ends = (names.get(e["tail"]), names.get(e["head"]))
+        if "legend" in ends:
+            continue
+        for op in e.get("_draw_", []):
+            if op["op"] == "b":
+                paths.append((ends, _bezier(op["points"])))
+    total = 0
+    for i, (ea, pa) in enumerate(paths):
+        for eb, pb in paths[i + 1:]:
+            if set(ea) & set(eb):
+                continue
+            if any(_cross(pa[k], pa[k + 1], pb[m], pb[m + 1]) for k in range(len(pa) - 1) for m in range(len(pb) - 1)):
+                total += 1
+    return total
