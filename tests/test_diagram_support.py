@@ -94,6 +94,16 @@ class Picture:
                 found.append(Box(x, y, x2 - x + 1, y2 - y + 1, " ".join(inner.split())))
         return found
 
+    def _skip_run_label(self, y: int, x: int, dx: int) -> int:
+        """From the blank before a label on a run to the blank after it (the line goes on there)."""
+        assert self.at(y, x + dx) not in " " and self.at(y, x - dx) in H_LINE, f"broken line at {(y, x)}"
+        k = 1
+        while self.at(y, x + k * dx) not in H_LINE:
+            assert k < 200 and self.at(y, x + k * dx) not in CORNERS, f"broken line at {(y, x)}"
+            k += 1
+        assert self.at(y, x + (k - 1) * dx) == " ", f"label on a line at {(y, x)} runs into it"
+        return x + (k - 1) * dx
+
     def edges(self, boxes: list[Box]) -> list[tuple[Box, Box, str]]:
         """Trace every line attached to a box; (source box, target box, style) per line.
 
@@ -139,6 +149,10 @@ class Picture:
                     entry = OPP[d]
                     assert entry in sides, f"line enters corner {ch!r} from {entry} at {(y, x)}"
                     d = sides.replace(entry, "")
+                elif ch == " " and not moving_v and len(path) > 1:
+                    # an edge label written into its own sideways run: " label " between two
+                    # pieces of the line, so jump to the blank after it
+                    x = self._skip_run_label(y, x, MOVE[d][1])
                 elif ch in "▼▲":
                     assert len(path) == 1 or (ch == "▼" and d == "S") or (ch == "▲" and d == "N"), \
                         f"arrowhead {ch!r} in the middle of a line at {(y, x)}"

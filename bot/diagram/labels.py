@@ -217,6 +217,29 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int], from_arrow: bool
 _ON_LINE = "123456789"
 
 
+def _place_on_run(st: LayoutState, cv: Canvas, lk: Link, channel: tuple[int, int], label: str) -> bool:
+    """Write the label into the link's sideways run (`──── label ────`), as near its middle as
+    the run allows: a blank before and after it, and at least one cell of the line left on each
+    side.  Only where nothing crosses that stretch and no other label sits next to it."""
+    if lk.track is None or any("\u2500" <= ch <= "\u257f" for ch in label):
+        return False        # box-drawing characters in it would read as part of the line
+    n = dw(label)
+    y = channel[0] + 1 + st.spare + lk.track
+    lo, hi = min(lk.s, lk.t), max(lk.s, lk.t)       # the run's corners
+    run = (st.glyphs.h, st.glyphs.ah)
+    row = cv.rows[y]
+    mid = (lo + hi - n + 1) // 2
+    for x0 in sorted(range(lo + 3, hi - n - 1), key=lambda x: (abs(x - mid), x)):
+        if all(row[x] in run and cv.conn_count(y, x) == 1 for x in range(x0 - 2, x0 + n + 2)) and not any(
+                near and not near.isdisjoint(range(x0 - 3, x0 + n + 3))
+                for near in (cv.labels.get(y - 1), cv.labels.get(y), cv.labels.get(y + 1))):
+            row[x0 - 1] = row[x0 + n] = " "
+            cv.open_conn.update((y * _CELL_KEY + x0 - 1, y * _CELL_KEY + x0 + n))
+            _put_label(cv, y, x0, label)
+            return True
+    return False
+
+
 def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
                   tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
@@ -314,16 +337,24 @@ def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
     its full label when one fits beside the line elsewhere in the channel."""
     layout = st.layout
     cost = _RowCost(st, cv)
+    runs: dict[int, list[tuple[Link, tuple[int, int]]]] = {}    # edge -> its sideways runs
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if lk.track is not None:
+                runs.setdefault(lk.edge, []).append((lk, st.channels[i]))
     pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
     for i in range(len(st.rows) - 1):
         for lk in st.links_by_row[i]:
             if not lk.labelled:
                 continue
             tries = _tries(st, lk, st.channels[i], from_arrow)
-            # first pass: a turning link's own track row, or a straight drop's rows the picture keeps
+            # first pass: a turning link's own track row, or a straight drop's rows the picture keeps,
+            # else written into a sideways run of its edge (its own run first)
             first = (tries[:2], 2) if lk.track is not None else (tries, 0)
-            if spots := _place_label(cv, first[0], st.edges[lk.edge].label, st.width, cost, first[1]):
-                cost.keep(spots)
+            label = st.edges[lk.edge].label
+            if (_place_label(cv, first[0], label, st.width, cost, first[1])
+                    or any(_place_on_run(st, cv, o, ch, label)
+                           for o, ch in sorted(runs.get(lk.edge, []), key=lambda r: r[0] is not lk))):
                 layout.inline_labels.append(lk.edge)
             else:
                 pending.append((lk, tries))
