@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .canvas import _CELL_KEY, _EMPTY, Canvas
-from .layout import LayoutState, Link
+from .layout import SPARE, LayoutState, Link
 from .model import Graph, NodeKind
 from .width import char_width, dw, wrap
 
@@ -206,7 +206,7 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int], from_arrow: bool
     if lk.track is None:        # a straight drop: beside it, anywhere down the channel
         rows = range(y1, max(cy, y0) - 1, -1) if from_arrow else range(max(cy, y0), y1 + 1)
         return [(r, lk.s, 0) for r in rows]
-    tr = cy + 1 + st.spare + lk.track
+    tr = cy + 1 + SPARE + lk.track
     out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
     tries = [(tr, lk.t, out), (tr, lk.s, -out)]
     tries += [(r, lk.t, 0) for r in range(tr + 1, y1 + (not lk.rev))] if lk.track is not None else []
@@ -224,7 +224,7 @@ def _place_on_run(st: LayoutState, cv: Canvas, lk: Link, channel: tuple[int, int
     if lk.track is None or any("\u2500" <= ch <= "\u257f" for ch in label):
         return False        # box-drawing characters in it would read as part of the line
     n = dw(label)
-    y = channel[0] + 1 + st.spare + lk.track
+    y = channel[0] + 1 + SPARE + lk.track
     lo, hi = min(lk.s, lk.t), max(lk.s, lk.t)       # the run's corners
     run = (st.glyphs.h, st.glyphs.ah)
     row = cv.rows[y]
@@ -243,8 +243,6 @@ def _place_on_run(st: LayoutState, cv: Canvas, lk: Link, channel: tuple[int, int
 def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
                   tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
-    if not st.spare:
-        raise NoRoomForTag(lk)      # first try spare rows: a tag beside its line reads better
     plain = (st.glyphs.v, st.glyphs.av)
 
     def line_cell(y: int, col: int) -> bool:
@@ -395,7 +393,7 @@ def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
 
 
 class NoRoomForTag(Exception):
-    """A tag found no room beside its line (the caller widens the channel and draws again)."""
+    """A tag found no room beside its line, nor on it (the caller draws the list form instead)."""
 
     def __init__(self, link: Link):
         super().__init__("no room for a tag")

@@ -102,8 +102,8 @@ def _order(rows) -> None:
             pass
         best.offer()
         for down in (True, False):
-            _sweep(rows, down)
-            best.offer()
+            if _sweep(rows, down):
+                best.offer()
     rows[:] = best.order
     _setpos(rows)
     _group_blocks(rows, channels, best.crossings)

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Callable
 
 from .canvas import Canvas
-from .layout import Item, LayoutState, Link
+from .layout import SPARE, Item, LayoutState, Link
 from .width import dw
 
 _LABEL_PAD = 2      # blank cells kept between a label and the next line or label
@@ -234,7 +234,7 @@ def plan_channels(st: LayoutState) -> None:
 
 
 def stack_rows(st: LayoutState) -> None:
-    """The rows of every band (boxes) and channel (its tracks, plus st.spare blank rows at both ends)."""
+    """The rows of every band (boxes) and channel (its tracks, plus SPARE blank rows at both ends)."""
     st.band_top, st.band_h, st.channels = [], [], []
     y = 0
     last = len(st.rows) - 1
@@ -246,7 +246,7 @@ def stack_rows(st: LayoutState) -> None:
             it.y = y
         y += h
         if i < last:
-            ch = st.ntracks[i] + 2 + 2 * st.spare
+            ch = st.ntracks[i] + 2 + 2 * SPARE
             st.channels.append((y, ch))
             y += ch
     st.height = y
@@ -278,7 +278,7 @@ def draw_lines(st: LayoutState, cv: Canvas) -> None:
                 cv.vline(lk.s, y0, y1, lk.style)
             else:
                 # down to its track row, along it, down to the lower box
-                tr = cy + 1 + st.spare + lk.track
+                tr = cy + 1 + SPARE + lk.track
                 cv.vline(lk.s, y0, tr - 1, lk.style)
                 cv.turn(tr, lk.s, lk.t, lk.style)
                 cv.vline(lk.t, tr + 1, y1, lk.style)

@@ -26,7 +26,7 @@ from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram,
 from .legend import _group_lines, legend_text, render_list
 from .model import Graph, check_graph, diff_graphs
 from .ordering import _channel_crossings, _position
-from .routing import draw_lines, plan_channels, stack_rows
+from .routing import draw_lines, plan_channels
 from .width import center
 
 __all__ = ["KIND_MARKERS", "Fallback", "Layout", "RenderedDiagram", "node_text", "render_text",
@@ -112,17 +112,8 @@ def _draw(st: LayoutState) -> list[str]:
         for it in row:
             it.x += off
     st.canvas += off
-    try:
-        plan_channels(st)
-        return _route(st)
-    except NoRoomForTag:
-        # lines run too close for a tag beside them: a spare row at both ends of every channel
-        # gives each line a plain stretch to carry its tag (unused spare rows are dropped again)
-        st.spare = 1
-        st.layout = Layout(members=st.layout.members)
-        st.keep_rows = set()
-        stack_rows(st)      # the same ports and tracks, channels two rows taller
-        return _route(st)
+    plan_channels(st)
+    return _route(st)
 
 
 def _route(st: LayoutState) -> list[str]:
