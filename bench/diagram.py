@@ -3,9 +3,9 @@ Graphviz's crossings for the same graph, then render times.
 
     .venv/bin/python bench/diagram.py [--runs 200] [--png-runs 20]
 
-Targets on the realistic designs: 0 crossings added to what the row order forces, <= 45 lines at
-60 columns, text render p99 < 20 ms (also for a 20-node graph); PNG p99 < 500 ms.  Graphviz
-columns are skipped when `dot` is not installed.
+Targets on the realistic designs: 0 crossings added to what the row order forces and at 60 columns
+no more than Graphviz draws, <= 45 lines at 60 columns, text render p99 < 20 ms (also for a 20-node
+graph); PNG p99 < 500 ms.  Graphviz columns are skipped when `dot` is not installed.
 """
 from __future__ import annotations
 
@@ -82,14 +82,14 @@ def quality_table(runs: int) -> bool:
     for name in DESIGNS:
         g = parse_graph((GOLDEN / f"{name}.json").read_text())
         cols = []
+        gv = graphviz_crossings(g)
         for width in (60, 42):
             _, lay = render_text_layout(g, width=width, **NO_BUDGET)
             cols.append(f"{lay.crossings:5d} ({lay.order_crossings:2d}) {lay.height:5d}")
             realistic = len(g.nodes) >= 10
             ok &= lay.crossings <= lay.order_crossings
             if width == 60 and realistic:
-                ok &= lay.height <= 45
-        gv = graphviz_crossings(g)
+                ok &= lay.height <= 45 and (gv is None or lay.crossings <= gv)
         ms = timed(lambda g=g: render_text(g, width=60), runs)
         all_ms += ms
         print(f"{name:22s} {len(g.nodes):5d} {len(g.edges):5d} | {cols[0]:>24s} | {cols[1]:>24s} | "
@@ -97,7 +97,8 @@ def quality_table(runs: int) -> bool:
     p99 = pct(all_ms, 99)
     ok &= p99 < 20
     print(f"all goldens, 60 columns: p99 {p99:.2f} ms (target < 20 ms); cross = drawn crossings, "
-          "(forced) = crossings the row order forces, targets: drawn = forced, <= 45 lines at 60 for 10+ nodes")
+          "(forced) = crossings the row order forces, targets: drawn = forced, at 60 for 10+ nodes "
+          "<= 45 lines and drawn <= graphviz")
     return ok
 
 
