@@ -329,53 +329,64 @@ def dead_rows(st: LayoutState, cv: Canvas) -> set[int]:
     return dead
 
 
+_Tries = list[tuple[int, int, int]]
+
+
 def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
     """Every label on its own track row (routing kept room there) or beside a straight drop on a
-    row kept anyway; then a tag for each that did not fit; then each tag still gets swapped for
-    its full label when one fits beside the line elsewhere in the channel."""
-    layout = st.layout
+    row kept anyway, else into a sideways run of its edge; then a tag for each that did not fit;
+    then each tag still gets swapped for its full label when one fits beside the line elsewhere
+    in the channel.  Returns the merged edges listed under the picture, in order."""
     cost = _RowCost(st, cv)
-    runs: dict[int, list[tuple[Link, tuple[int, int]]]] = {}    # edge -> its sideways runs
-    for i in range(len(st.rows) - 1):
-        for lk in st.links_by_row[i]:
-            if lk.track is not None:
-                runs.setdefault(lk.edge, []).append((lk, st.channels[i]))
-    pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
-    for i in range(len(st.rows) - 1):
-        for lk in st.links_by_row[i]:
-            if not lk.labelled:
-                continue
-            tries = _tries(st, lk, st.channels[i], from_arrow)
-            # first pass: a turning link's own track row, or a straight drop's rows the picture keeps,
-            # else written into a sideways run of its edge (its own run first)
-            first = (tries[:2], 2) if lk.track is not None else (tries, 0)
-            label = st.edges[lk.edge].label
-            if (_place_label(cv, first[0], label, st.width, cost, first[1])
-                    or any(_place_on_run(st, cv, o, ch, label)
-                           for o, ch in sorted(runs.get(lk.edge, []), key=lambda r: r[0] is not lk))):
-                layout.inline_labels.append(lk.edge)
-            else:
-                pending.append((lk, tries))
+    pending = _first_pass(st, cv, cost, from_arrow)
     pending.sort(key=lambda p: p[0].edge)
-    tagged = []
-    for lk, tries in pending:
-        tagged.append((lk, tries, _place_label(cv, tries, "(nn)", st.width, cost)))
+    tagged = [(lk, tries, _place_label(cv, tries, "(nn)", st.width, cost)) for lk, tries in pending]
     listed = []
     for lk, tries, spots in tagged:
         if spots:
             _erase(cv, spots)
         if placed := _place_label(cv, tries, st.edges[lk.edge].label, st.width, cost):
             cost.keep(placed)
-            layout.inline_labels.append(lk.edge)
-            continue
-        if spots:
+            st.layout.inline_labels.append(lk.edge)
+        elif spots:
             _put_label(cv, *spots[0][:3])
             cost.keep(spots[:1])
             listed.append((lk, spots[0]))
         else:
             listed.append((lk, _on_line_spot(st, cv, lk, tries)))
-    # number the tags left in the order they are listed, each one blank from its line (or, where
-    # lines run too close for that, a single digit written on the line itself: numbered first)
+    _number_tags(st, cv, listed)
+    return [lk.edge for lk, _ in listed]
+
+
+def _first_pass(st: LayoutState, cv: Canvas, cost: _RowCost, from_arrow: bool) -> list[tuple[Link, _Tries]]:
+    """Labels where they add no line: a turning link's own track row, a straight drop's rows the
+    picture keeps, else a sideways run of its edge (its own run first); the links left."""
+    runs: dict[int, list[tuple[Link, tuple[int, int]]]] = {}    # edge -> its sideways runs
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if lk.track is not None:
+                runs.setdefault(lk.edge, []).append((lk, st.channels[i]))
+    pending: list[tuple[Link, _Tries]] = []
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if not lk.labelled:
+                continue
+            tries = _tries(st, lk, st.channels[i], from_arrow)
+            first = (tries[:2], 2) if lk.track is not None else (tries, 0)
+            label = st.edges[lk.edge].label
+            if spots := _place_label(cv, first[0], label, st.width, cost, first[1]):
+                cost.keep(spots)
+            elif not any(_place_on_run(st, cv, o, ch, label)
+                         for o, ch in sorted(runs.get(lk.edge, []), key=lambda r: r[0] is not lk)):
+                pending.append((lk, tries))
+                continue
+            st.layout.inline_labels.append(lk.edge)
+    return pending
+
+
+def _number_tags(st: LayoutState, cv: Canvas, listed: list[tuple[Link, tuple[int, int, str, int]]]) -> None:
+    """Number the tags left in the order they are listed, each one blank from its line (or, where
+    lines run too close for that, a single digit written on the line itself: numbered first)."""
     listed.sort(key=lambda p: p[1][3] != 0)
     for n, (lk, spot) in enumerate(listed, 1):
         y, x0, room, side = spot
@@ -383,13 +394,12 @@ def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
             if n > len(_ON_LINE):
                 raise NoRoomForTag(lk)
             cv.rows[y][x0] = _ON_LINE[n - 1]
-            layout.tags[lk.edge] = f"({_ON_LINE[n - 1]})"
+            st.layout.tags[lk.edge] = f"({_ON_LINE[n - 1]})"
             continue
         _erase(cv, [spot])
         tag = f"({n})"
         _put_label(cv, y, x0 if side > 0 else x0 + dw(room) - len(tag), tag)
-        layout.tags[lk.edge] = tag
-    return [lk.edge for lk, _ in listed]
+        st.layout.tags[lk.edge] = tag
 
 
 class NoRoomForTag(Exception):
