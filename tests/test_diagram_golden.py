@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.diagram import NodeKind, parse_graph, render_text
 from bot.diagram.text import render_text_layout
 from tests.test_diagram_render import check_picture
+from tests.test_diagram_support import graphviz_crossings
 
 GOLDEN = Path(__file__).parent / "golden" / "diagrams"
 DESIGNS = ["url_shortener", "rate_limiter", "chat", "news_feed", "ride_sharing", "web_crawler",
@@ -60,3 +62,21 @@ def test_golden_pictures_add_no_crossings_and_put_entry_points_on_top(name, widt
             for e in g.edges:
                 if e.target == n.id:
                     assert tops[e.source] < tops[n.id], (e.source, n.id)
+
+
+REALISTIC = [name for name in DESIGNS if len(parse_graph((GOLDEN / f"{name}.json").read_text()).nodes) >= 10]
+
+
+@pytest.mark.parametrize("name", REALISTIC)
+def test_realistic_designs_fit_45_lines_at_60_columns(name):
+    # the bench's height target (bench/diagram.py): title, picture and the edge-label list together
+    _out, layout = render_text_layout(parse_graph((GOLDEN / f"{name}.json").read_text()), width=60)
+    assert layout.fallback is None and layout.height <= 45, layout.height
+
+
+@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz (dot) is not installed")
+@pytest.mark.parametrize("name", DESIGNS)
+def test_no_more_crossings_than_graphviz_at_60_columns(name):
+    g = parse_graph((GOLDEN / f"{name}.json").read_text())
+    _out, layout = render_text_layout(g, width=60)
+    assert layout.crossings <= graphviz_crossings(g), (layout.crossings, graphviz_crossings(g))

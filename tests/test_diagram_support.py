@@ -1,9 +1,14 @@
 """Test helper (no tests here): read a rendered diagram back as a picture, boxes and traced edges."""
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from dataclasses import dataclass
 
 from wcwidth import wcwidth
+
+from bot.diagram import Graph, to_dot
 
 H_BORDER = set("─┬┴")
 V_LINE = {"│": "sync", "┆": "async"}
@@ -89,6 +94,16 @@ class Picture:
                 found.append(Box(x, y, x2 - x + 1, y2 - y + 1, " ".join(inner.split())))
         return found
 
+    def _skip_run_label(self, y: int, x: int, dx: int) -> int:
+        """From the blank before a label on a run to the blank after it (the line goes on there)."""
+        assert self.at(y, x + dx) not in " " and self.at(y, x - dx) in H_LINE, f"broken line at {(y, x)}"
+        k = 1
+        while self.at(y, x + k * dx) not in H_LINE:
+            assert k < 200 and self.at(y, x + k * dx) not in CORNERS, f"broken line at {(y, x)}"
+            k += 1
+        assert self.at(y, x + (k - 1) * dx) == " ", f"label on a line at {(y, x)} runs into it"
+        return x + (k - 1) * dx
+
     def edges(self, boxes: list[Box]) -> list[tuple[Box, Box, str]]:
         """Trace every line attached to a box; (source box, target box, style) per line.
 
@@ -134,6 +149,10 @@ class Picture:
                     entry = OPP[d]
                     assert entry in sides, f"line enters corner {ch!r} from {entry} at {(y, x)}"
                     d = sides.replace(entry, "")
+                elif ch == " " and not moving_v and len(path) > 1:
+                    # an edge label written into its own sideways run: " label " between two
+                    # pieces of the line, so jump to the blank after it
+                    x = self._skip_run_label(y, x, MOVE[d][1])
                 elif ch in "▼▲":
                     assert len(path) == 1 or (ch == "▼" and d == "S") or (ch == "▲" and d == "N"), \
                         f"arrowhead {ch!r} in the middle of a line at {(y, x)}"
@@ -165,3 +184,48 @@ class Picture:
             assert len(set(styles)) <= 1, f"mixed line styles on one edge: {styles}"
             out.append((src, dst, style))
         return out
+
+
+# --- Graphviz's crossings for the same graph (the bench and the golden tests compare with them) ---
+
+def _bezier(pts: list[list[float]], steps: int = 8) -> list[tuple[float, float]]:
+    out = [(pts[0][0], pts[0][1])]
+    for i in range(0, len(pts) - 3, 3):
+        p0, p1, p2, p3 = pts[i:i + 4]
+        for k in range(1, steps + 1):
+            t = k / steps
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+    return out
+
+
+def _cross(p, q, r, s) -> bool:
+    def orient(a, b, c):
+        v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        return (v > 1e-9) - (v < -1e-9)
+    return orient(p, q, r) * orient(p, q, s) < 0 and orient(r, s, p) * orient(r, s, q) < 0
+
+
+def graphviz_crossings(g: Graph) -> int | None:
+    """Pairs of edges whose Graphviz splines cross (edges sharing a node are not counted)."""
+    if not shutil.which("dot"):
+        return None
+    js = json.loads(subprocess.run(["dot", "-Tjson"], input=to_dot(g).encode(), capture_output=True,
+                                   check=True, timeout=60).stdout)
+    names = {o["_gvid"]: o["name"] for o in js.get("objects", [])}
+    paths = []
+    for e in js.get("edges", []):
+        ends = (names.get(e["tail"]), names.get(e["head"]))
+        if "legend" in ends:
+            continue
+        for op in e.get("_draw_", []):
+            if op["op"] == "b":
+                paths.append((ends, _bezier(op["points"])))
+    total = 0
+    for i, (ea, pa) in enumerate(paths):
+        for eb, pb in paths[i + 1:]:
+            if set(ea) & set(eb):
+                continue
+            if any(_cross(pa[k], pa[k + 1], pb[m], pb[m + 1]) for k in range(len(pa) - 1) for m in range(len(pb) - 1)):
+                total += 1
+    return total

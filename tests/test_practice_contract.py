@@ -124,7 +124,7 @@ class ConsoleDriver:
 
     async def history(self) -> str:
         mark = len(self.out.getvalue())
-        await self.session.line("history")
+        await self.session.line("/history")
         return self.out.getvalue()[mark:]
 
     async def settle(self) -> None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from .canvas import _CELL_KEY, _EMPTY, Canvas
-from .layout import LayoutState, Link
+from .layout import SPARE, LayoutState, Link
 from .model import Graph, NodeKind
 from .width import char_width, dw, wrap
 
@@ -135,25 +137,45 @@ def _split_label(label: str) -> tuple[str, str] | None:
     return " ".join(words[:best]), " ".join(words[best:])
 
 
-def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
-                 width: int) -> list[tuple[int, int, str, int]] | None:
+def _place_label(cv: Canvas, tries: list[tuple[int, int, int]], label: str, width: int,
+                 cost: Callable[[int], int] | None = None,
+                 max_cost: int = 2) -> list[tuple[int, int, str, int]] | None:
     """Write the label beside its own vertical run (1 blank cell from it, 2 from anything else), on
     one row or, when that does not fit, on two; where it went, or None if nowhere fits.  `tries`: (row, column of
-    the line, sides allowed: 1 right, -1 left, 0 either)."""
+    the line, sides allowed: 1 right, -1 left, 0 either).  With `cost` (extra picture lines a label
+    on that row adds), the spots adding the fewest lines (at most `max_cost`) win, one row before
+    two at equal cost."""
+    costs = {y: cost(y) if cost else 0 for y, _, _ in tries}
+    spots = {(y, col) for y, col, _ in tries}
+    levels = set(costs.values()) | {c + costs.get(y + 1, 0) for y, c in costs.items()}
+    for level in sorted(c for c in levels if c <= max_cost):
+        done = (_place_one(cv, [t for t in tries if costs[t[0]] == level], label, width)
+                or _place_two(cv, [t for t in tries if (t[0] + 1, t[1]) in spots
+                                   and costs[t[0]] + costs[t[0] + 1] == level], label, width))
+        if done:
+            return done
+    return None
+
+
+def _place_one(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
+               width: int) -> list[tuple[int, int, str, int]] | None:
     n = dw(label)
     for y, col, side in tries:
         for x0, pad, s in ((col + 2, _RIGHT, 1), (col - 1 - n, _LEFT, -1)):
             if side in (0, s) and _label_fits(cv, y, x0, n, width, pad):
                 _put_label(cv, y, x0, label)
                 return [(y, x0, label, s)]
+    return None
+
+
+def _place_two(cv: Canvas, tries: list[tuple[int, int, int]], label: str,
+               width: int) -> list[tuple[int, int, str, int]] | None:
+    """The label split over two rows, from each try's row down (`tries` have their next row too)."""
     parts = _split_label(label)
-    if parts is None:
+    if parts is None or not tries:
         return None
     a, b = parts
-    spots = {(y, col) for y, col, _ in tries}
     for y, col, side in tries:
-        if (y + 1, col) not in spots:
-            continue
         for s in (1, -1):
             if side not in (0, s):
                 continue
@@ -174,15 +196,17 @@ def _erase(cv: Canvas, spots: list[tuple[int, int, str, int]]) -> None:
         cv.labels[y].difference_update(range(x0, x0 + n))
 
 
-def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[int, int, int]]:
+def _tries(st: LayoutState, lk: Link, channel: tuple[int, int], from_arrow: bool) -> list[tuple[int, int, int]]:
     """Where a link's label may go: its track row (on the side away from its own sideways run),
-    then beside its vertical runs in the channel."""
+    then beside its vertical runs in the channel (a straight drop: from the top down, or from
+    its arrowhead up)."""
     cy, chh = channel
     y0 = lk.up.y + lk.up.h if lk.up.is_box else cy
     y1 = cy + chh - 1
     if lk.track is None:        # a straight drop: beside it, anywhere down the channel
-        return [(r, lk.s, 0) for r in range(max(cy, y0), y1 + 1)]
-    tr = cy + 1 + st.spare + lk.track
+        rows = range(y1, max(cy, y0) - 1, -1) if from_arrow else range(max(cy, y0), y1 + 1)
+        return [(r, lk.s, 0) for r in rows]
+    tr = cy + 1 + SPARE + lk.track
     out = 0 if lk.s == lk.t else (1 if lk.t > lk.s else -1)
     tries = [(tr, lk.t, out), (tr, lk.s, -out)]
     tries += [(r, lk.t, 0) for r in range(tr + 1, y1 + (not lk.rev))] if lk.track is not None else []
@@ -193,11 +217,32 @@ def _tries(st: LayoutState, lk: Link, channel: tuple[int, int]) -> list[tuple[in
 _ON_LINE = "123456789"
 
 
+def _place_on_run(st: LayoutState, cv: Canvas, lk: Link, channel: tuple[int, int], label: str) -> bool:
+    """Write the label into the link's sideways run (`──── label ────`), as near its middle as
+    the run allows: a blank before and after it, and at least one cell of the line left on each
+    side.  Only where nothing crosses that stretch and no other label sits next to it."""
+    if lk.track is None or any("\u2500" <= ch <= "\u257f" for ch in label):
+        return False        # box-drawing characters in it would read as part of the line
+    n = dw(label)
+    y = channel[0] + 1 + SPARE + lk.track
+    lo, hi = min(lk.s, lk.t), max(lk.s, lk.t)       # the run's corners
+    run = (st.glyphs.h, st.glyphs.ah)
+    row = cv.rows[y]
+    mid = (lo + hi - n + 1) // 2
+    for x0 in sorted(range(lo + 3, hi - n - 1), key=lambda x: (abs(x - mid), x)):
+        if all(row[x] in run and cv.conn_count(y, x) == 1 for x in range(x0 - 2, x0 + n + 2)) and not any(
+                near and not near.isdisjoint(range(x0 - 3, x0 + n + 3))
+                for near in (cv.labels.get(y - 1), cv.labels.get(y), cv.labels.get(y + 1))):
+            row[x0 - 1] = row[x0 + n] = " "
+            cv.open_conn.update((y * _CELL_KEY + x0 - 1, y * _CELL_KEY + x0 + n))
+            _put_label(cv, y, x0, label)
+            return True
+    return False
+
+
 def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
                   tries: list[tuple[int, int, int]]) -> tuple[int, int, str, int]:
     """A cell of the link's own vertical run (a plain line cell, not a crossing or an arrowhead)."""
-    if not st.spare:
-        raise NoRoomForTag(lk)      # first try spare rows: a tag beside its line reads better
     plain = (st.glyphs.v, st.glyphs.av)
 
     def line_cell(y: int, col: int) -> bool:
@@ -213,42 +258,135 @@ def _on_line_spot(st: LayoutState, cv: Canvas, lk: Link,
     raise NoRoomForTag(lk)
 
 
+class _RowCost:
+    """Extra picture lines a label adds on a canvas row: 1 on a row only vertical lines cross (it is
+    dropped again when no label lands there), 0 on a row the picture keeps anyway (a turn, an
+    arrowhead, a box, a label placed for good; tags placed for a try do not count)."""
+
+    def __init__(self, st: LayoutState, cv: Canvas):
+        plain = {_EMPTY, " ", st.glyphs.v, st.glyphs.av}
+        self.optional: set[int] = set()
+        for cy, chh in st.channels:
+            if chh > 2:
+                self.optional.update(y for y in range(cy, cy + chh - 1)
+                                     if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y])))
+
+    def keep(self, spots: list[tuple[int, int, str, int]] | None) -> None:
+        for y, *_ in spots or ():
+            self.optional.discard(y)
+
+    def __call__(self, y: int) -> int:
+        return int(y in self.optional)
+
+
 def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
     """Every edge label beside its own line, or a tag `(n)` there and the label listed under the
     picture; returns the merged edges listed, in order.
 
-    First every label on its own track row (routing kept room there); then a tag for each that did
-    not fit, also on its track row; then each tag still gets swapped for its full label when one
-    fits beside the line elsewhere in the channel."""
-    layout = st.layout
-    pending: list[tuple[Link, list[tuple[int, int, int]]]] = []
-    for i in range(len(st.rows) - 1):
-        for lk in st.links_by_row[i]:
-            if not lk.labelled:
-                continue
-            tries = _tries(st, lk, st.channels[i])
-            if _place_label(cv, tries[:2], st.edges[lk.edge].label, st.width):
-                layout.inline_labels.append(lk.edge)
-            else:
-                pending.append((lk, tries))
+    Labels are placed one after the other, so where one goes decides where the next still fits:
+    the placement is tried with straight drops' labels looked for from the top down and from the
+    arrowhead up, and the one giving the shorter picture (lines plus listed labels; then fewer
+    labels listed) is kept, or the first when its labels added no line at all."""
+    base = ([r[:] for r in cv.rows], {y: set(c) for y, c in cv.labels.items()}, set(st.keep_rows))
+    bare = len(cv.rows) - len(dead_rows(st, cv))     # the picture's lines with no label
+    best: tuple[tuple[int, int], Any] | None = None
+    stuck: Link | None = None       # a link whose tag found no room (not the exception: its
+    # traceback holds this frame, and keeping it would leave cyclic garbage behind every render)
+    for from_arrow in (False, True):
+        cv.rows, cv.labels = [r[:] for r in base[0]], {y: set(c) for y, c in base[1].items()}
+        st.keep_rows = set(base[2])
+        st.layout.inline_labels, st.layout.tags = [], {}
+        try:
+            listed = _place_all(st, cv, from_arrow)
+        except NoRoomForTag as e:
+            stuck = e.link
+            continue
+        lines = len(cv.rows) - len(dead_rows(st, cv)) + (len(listed) + 2 if listed else 0)
+        if best is None or (lines, len(listed)) < best[0]:
+            state = (cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed)
+            best = ((lines, len(listed)), state)
+        if lines == bare:
+            break
+    if best is None:
+        assert stuck is not None
+        raise NoRoomForTag(stuck)
+    cv.rows, cv.labels, st.keep_rows, st.layout.inline_labels, st.layout.tags, listed = best[1]
+    return listed
+
+
+def dead_rows(st: LayoutState, cv: Canvas) -> set[int]:
+    """Track rows that hold only straight vertical runs (no turn, no label): the picture drops them."""
+    g = st.glyphs
+    plain = {_EMPTY, " ", g.v, g.av}
+    dead = set()
+    for cy, chh in st.channels:
+        rows = [y for y in range(cy + 1, cy + chh - 1)
+                if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y]))]
+        dead.update(rows)
+        # the channel's first row too, when another row keeps every line's style visible
+        if chh - 2 > len(rows) and cy not in st.keep_rows and plain.issuperset(cv.rows[cy]):
+            dead.add(cy)
+    return dead
+
+
+_Tries = list[tuple[int, int, int]]
+
+
+def _place_all(st: LayoutState, cv: Canvas, from_arrow: bool) -> list[int]:
+    """Every label on its own track row (routing kept room there) or beside a straight drop on a
+    row kept anyway, else into a sideways run of its edge; then a tag for each that did not fit;
+    then each tag still gets swapped for its full label when one fits beside the line elsewhere
+    in the channel.  Returns the merged edges listed under the picture, in order."""
+    cost = _RowCost(st, cv)
+    pending = _first_pass(st, cv, cost, from_arrow)
     pending.sort(key=lambda p: p[0].edge)
-    tagged = []
-    for lk, tries in pending:
-        tagged.append((lk, tries, _place_label(cv, tries, "(nn)", st.width)))
+    tagged = [(lk, tries, _place_label(cv, tries, "(nn)", st.width, cost)) for lk, tries in pending]
     listed = []
     for lk, tries, spots in tagged:
         if spots:
             _erase(cv, spots)
-        if _place_label(cv, tries, st.edges[lk.edge].label, st.width):
-            layout.inline_labels.append(lk.edge)
-            continue
-        if spots:
+        if placed := _place_label(cv, tries, st.edges[lk.edge].label, st.width, cost):
+            cost.keep(placed)
+            st.layout.inline_labels.append(lk.edge)
+        elif spots:
             _put_label(cv, *spots[0][:3])
+            cost.keep(spots[:1])
             listed.append((lk, spots[0]))
         else:
             listed.append((lk, _on_line_spot(st, cv, lk, tries)))
-    # number the tags left in the order they are listed, each one blank from its line (or, where
-    # lines run too close for that, a single digit written on the line itself: numbered first)
+    _number_tags(st, cv, listed)
+    return [lk.edge for lk, _ in listed]
+
+
+def _first_pass(st: LayoutState, cv: Canvas, cost: _RowCost, from_arrow: bool) -> list[tuple[Link, _Tries]]:
+    """Labels where they add no line: a turning link's own track row, a straight drop's rows the
+    picture keeps, else a sideways run of its edge (its own run first); the links left."""
+    runs: dict[int, list[tuple[Link, tuple[int, int]]]] = {}    # edge -> its sideways runs
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if lk.track is not None:
+                runs.setdefault(lk.edge, []).append((lk, st.channels[i]))
+    pending: list[tuple[Link, _Tries]] = []
+    for i in range(len(st.rows) - 1):
+        for lk in st.links_by_row[i]:
+            if not lk.labelled:
+                continue
+            tries = _tries(st, lk, st.channels[i], from_arrow)
+            first = (tries[:2], 2) if lk.track is not None else (tries, 0)
+            label = st.edges[lk.edge].label
+            if spots := _place_label(cv, first[0], label, st.width, cost, first[1]):
+                cost.keep(spots)
+            elif not any(_place_on_run(st, cv, o, ch, label)
+                         for o, ch in sorted(runs.get(lk.edge, []), key=lambda r: r[0] is not lk)):
+                pending.append((lk, tries))
+                continue
+            st.layout.inline_labels.append(lk.edge)
+    return pending
+
+
+def _number_tags(st: LayoutState, cv: Canvas, listed: list[tuple[Link, tuple[int, int, str, int]]]) -> None:
+    """Number the tags left in the order they are listed, each one blank from its line (or, where
+    lines run too close for that, a single digit written on the line itself: numbered first)."""
     listed.sort(key=lambda p: p[1][3] != 0)
     for n, (lk, spot) in enumerate(listed, 1):
         y, x0, room, side = spot
@@ -256,17 +394,16 @@ def place_edge_labels(st: LayoutState, cv: Canvas) -> list[int]:
             if n > len(_ON_LINE):
                 raise NoRoomForTag(lk)
             cv.rows[y][x0] = _ON_LINE[n - 1]
-            layout.tags[lk.edge] = f"({_ON_LINE[n - 1]})"
+            st.layout.tags[lk.edge] = f"({_ON_LINE[n - 1]})"
             continue
         _erase(cv, [spot])
         tag = f"({n})"
         _put_label(cv, y, x0 if side > 0 else x0 + dw(room) - len(tag), tag)
-        layout.tags[lk.edge] = tag
-    return [lk.edge for lk, _ in listed]
+        st.layout.tags[lk.edge] = tag
 
 
 class NoRoomForTag(Exception):
-    """A tag found no room beside its line (the caller widens the channel and draws again)."""
+    """A tag found no room beside its line, nor on it (the caller draws the list form instead)."""
 
     def __init__(self, link: Link):
         super().__init__("no room for a tag")

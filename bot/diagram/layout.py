@@ -17,6 +17,9 @@ _CONTENT_MIN = 6
 _GAP_BOX = 2
 _GAP_DUMMY = 1      # between a box and a pass-through line
 _DUMMY_COST = 3     # a pass-through line: two columns and a blank one
+# blank rows at both ends of every channel: room for labels and tags beside a line's plain stretch
+# where lines run close; the picture drops those no label used
+SPARE = 1
 
 
 @dataclass
@@ -161,11 +164,11 @@ class LayoutState:
     # placement and routing
     canvas: int = 0                   # picture width
     links_by_row: list[list[Link]] = field(default_factory=list)
+    ntracks: list[int] = field(default_factory=list)          # track rows per channel
     band_top: list[int] = field(default_factory=list)
     band_h: list[int] = field(default_factory=list)
     channels: list[tuple[int, int]] = field(default_factory=list)  # (first row, height) per channel
     height: int = 0                   # canvas rows (bands and channels)
-    spare: int = 0                    # blank rows added at both ends of every channel (room for tags)
     max_crossings: int = 10**9        # crossing budget (render_text's max_crossings)
     keep_rows: set[int] = field(default_factory=set)   # canvas rows to keep even if only lines run there
     layout: Layout = field(default_factory=Layout)

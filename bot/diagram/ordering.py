@@ -39,43 +39,78 @@ def _by_below(it: Item):
     return (sum(o.pos for o in nb) / len(nb) if nb else it.pos), it.pos
 
 
-def _order(rows) -> None:
-    def setpos():
-        for row in rows:
+def _setpos(rows) -> None:
+    for row in rows:
+        for p, it in enumerate(row):
+            it.pos = p
+
+
+def _sweep(rows, down: bool) -> bool:
+    """Each row sorted by the barycentres of its neighbours above (down=True) or below; whether
+    any row changed order."""
+    rng, key = (range(1, len(rows)), _by_above) if down else (range(len(rows) - 2, -1, -1), _by_below)
+    moved = False
+    for i in rng:
+        row = rows[i]
+        before = row[:]
+        row.sort(key=key)
+        if row != before:
+            moved = True
             for p, it in enumerate(row):
                 it.pos = p
+    return moved
 
+
+class _Best:
+    """The order with the fewest crossings seen so far (the first one, on ties)."""
+
+    def __init__(self, rows, channels):
+        self.rows, self.channels = rows, channels
+        self.crossings = _crossings(channels)
+        self.order = [list(r) for r in rows]
+
+    def offer(self) -> None:
+        c = _crossings(self.channels)
+        if c < self.crossings:
+            self.crossings, self.order = c, [list(r) for r in self.rows]
+
+
+def _order(rows) -> None:
+    """Row orders with few crossings: barycentre sweeps down and up; then, while crossings are
+    left, rounds that swap neighbours (one pass that also takes swaps costing nothing, to leave a
+    plateau the sweeps cannot, then only swaps that help) and sweep again.  The first order with
+    the fewest crossings is kept."""
     channels = [[(it, o) for it in row for o in it.below] for row in rows]
-    setpos()
-    counts = [_channel_crossings(links) for links in channels]   # per channel, kept up to date
-    best = sum(counts)
-    best_rows = [list(r) for r in rows]
+    _setpos(rows)
+    best = _Best(rows, channels)
     for _ in range(4):
-        moved_any = False
-        for rng, key in ((range(1, len(rows)), _by_above), (range(len(rows) - 2, -1, -1), _by_below)):
-            stale: set[int] = set()     # channels above and below the rows that changed order
-            for i in rng:
-                row = rows[i]
-                before = row[:]
-                row.sort(key=key)
-                if row != before:
-                    stale.update((i - 1, i))
-                    for p, it in enumerate(row):
-                        it.pos = p
-            if not stale:
-                continue        # same order, same crossings: nothing to compare
-            moved_any = True
-            for k in stale:
-                if 0 <= k < len(channels):
-                    counts[k] = _channel_crossings(channels[k])
-            c = sum(counts)
-            if c < best:
-                best, best_rows = c, [list(r) for r in rows]
-        if not moved_any:
+        moved = False
+        for down in (True, False):
+            if _sweep(rows, down):
+                moved = True
+                best.offer()
+        if not moved:
             break               # a fixed point: further sweeps would change nothing either
-    rows[:] = best_rows
-    setpos()
-    # boxes of one group side by side, where that costs no extra crossings
+    for _ in range(4):
+        if not best.crossings:
+            break
+        rows[:] = [list(r) for r in best.order]
+        _setpos(rows)
+        if not _transpose(rows, equal_ok=True):
+            break
+        while _transpose(rows, equal_ok=False):
+            pass
+        best.offer()
+        for down in (True, False):
+            if _sweep(rows, down):
+                best.offer()
+    rows[:] = best.order
+    _setpos(rows)
+    _group_blocks(rows, channels, best.crossings)
+
+
+def _group_blocks(rows, channels, best: int) -> None:
+    """Boxes of one group side by side, where that costs no extra crossings."""
     for row in rows:
         if len({it.group for it in row if it.group}) == 0:
             continue
@@ -93,10 +128,39 @@ def _order(rows) -> None:
             continue
         old = list(row)
         row[:] = new
-        setpos()
+        _setpos(rows)
         if _crossings(channels) > best:
             row[:] = old
-            setpos()
+            _setpos(rows)
+
+
+def _pair_crossings(u: Item, v: Item) -> int:
+    """Crossings between the lines of two neighbours in a row, u left of v (both channels)."""
+    n = 0
+    for mine, theirs in ((u.above, v.above), (u.below, v.below)):
+        for p in mine:
+            for q in theirs:
+                if p.pos > q.pos:
+                    n += 1
+    return n
+
+
+def _transpose(rows, equal_ok: bool) -> bool:
+    """One pass swapping neighbours in each row where that lowers (or, with equal_ok, does not
+    raise while they cross) the crossings of their lines; whether any swap was made."""
+    swapped = False
+    for row in rows:
+        for j in range(len(row) - 1):
+            a, b = row[j], row[j + 1]
+            before = _pair_crossings(a, b)
+            if not before:
+                continue
+            after = _pair_crossings(b, a)
+            if after < before or (equal_ok and after == before):
+                row[j], row[j + 1] = b, a
+                a.pos, b.pos = j + 1, j
+                swapped = True
+    return swapped
 
 
 def _place(row, desired, canvas, gaps=None, ws=None) -> None:

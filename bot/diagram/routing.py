@@ -13,10 +13,12 @@ lower line never share a column, and two lines meet only at a perpendicular cros
 """
 from __future__ import annotations
 
+import bisect
 import itertools
+from collections.abc import Callable
 
 from .canvas import Canvas
-from .layout import Item, LayoutState, Link
+from .layout import SPARE, Item, LayoutState, Link
 from .width import dw
 
 _LABEL_PAD = 2      # blank cells kept between a label and the next line or label
@@ -143,8 +145,11 @@ def assign_ports(upper: list[Item], lower: list[Item], links: list[Link]) -> Non
             lk.low.in_port = lk.t
 
 
-def _reach(lk: Link, labels: dict[int, str], width: int) -> tuple[int, int]:
-    """Columns a link's track row holds: its sideways run, and its label's room beside the lower line."""
+def _reach(lk: Link, labels: dict[int, str], width: int, drops: list[int]) -> tuple[int, int]:
+    """Columns a link's track row holds: its sideways run, and its label's room beside the lower
+    line, where the label fits before the nearest straight drop (`drops`: their columns, sorted)
+    on that side; elsewhere the label goes to another row, and holding room for it would only
+    push this run onto a track of its own."""
     lo, hi = min(lk.s, lk.t), max(lk.s, lk.t)
     if lk.labelled:
         # room for the label on the side of the lower line away from the run (straight: either
@@ -153,9 +158,12 @@ def _reach(lk: Link, labels: dict[int, str], width: int) -> tuple[int, int]:
         sides: tuple[int, ...] = (1, -1) if lk.t >= lk.s else (-1, 1)
         if lk.t != lk.s:
             sides = sides[:1]
+        at = bisect.bisect_left(drops, lk.t)
+        right = min(width, drops[at] if at < len(drops) else width)
+        left = drops[at - 1] if at > 0 else -1
         for size in (n, _TAG):
-            fits = [s for s in sides if (lk.t + 2 + size + _LABEL_PAD <= width if s > 0
-                                         else lk.t - 1 - size - _LABEL_PAD >= 0)]
+            fits = [s for s in sides if (lk.t + 2 + size + _LABEL_PAD <= right if s > 0
+                                         else lk.t - 1 - size - _LABEL_PAD > left)]
             if fits:
                 if fits[0] > 0:
                     hi = max(hi, lk.t + 1 + size + _LABEL_PAD)
@@ -166,18 +174,37 @@ def _reach(lk: Link, labels: dict[int, str], width: int) -> tuple[int, int]:
 
 
 def assign_tracks(links: list[Link], labels: dict[int, str], width: int) -> int:
-    """Track rows for the links that move sideways or carry a label; the number of rows used."""
+    """Track rows for the links that move sideways; the number of rows used.
+
+    A labelled link's track row also holds room for its label beside its lower line, unless that
+    room costs a track row more than the runs alone need: then the label finds a place on
+    another row (most often one the picture keeps anyway, such as the arrowheads' row)."""
     for lk in links:
         lk.labelled = bool(labels[lk.edge]) and ((lk.last and not lk.rev) or (lk.first and lk.rev))
+    drops = sorted(lk.s for lk in links if lk.s == lk.t)
+    bare = _stack_runs(links, lambda lk: (min(lk.s, lk.t) - 1, max(lk.s, lk.t) + 1))
+    with_labels = _stack_runs(links, lambda lk: _reach(lk, labels, width, drops))
+    if with_labels > bare:
+        _stack_runs(links, lambda lk: (min(lk.s, lk.t) - 1, max(lk.s, lk.t) + 1))
+    for lk in links:
+        if lk.track is None and lk.s != lk.t:
+            raise AssertionError("a sideways link without a track")
+    return min(bare, with_labels)
+
+
+def _stack_runs(links: list[Link], reach: Callable[[Link], tuple[int, int]]) -> int:
+    """Sets each sideways link's track (the columns `reach` gives it held on that row); the rows used.
+
+    Of two overlapping lines running the same way, the one starting further along that way
+    takes the higher track (no crossing between them); lines that do not overlap share a row."""
     right = sorted((lk for lk in links if lk.t > lk.s), key=lambda lk: -lk.s)
     left = sorted((lk for lk in links if lk.t < lk.s), key=lambda lk: lk.s)
     rows: list[list[tuple[int, int]]] = []
     for group in (right, left):
         placed: list[Link] = []
         for lk in group:
-            lo, hi = _reach(lk, labels, width)
-            # below every earlier link of its group it overlaps (the one starting further along
-            # its way stays above), on the first row from there where its run fits
+            lo, hi = reach(lk)
+            # below every earlier link of its group it overlaps, on the first row from there where its run fits
             floor = max((o.track + 1 for o in placed
                          if min(o.s, o.t) < max(lk.s, lk.t) and min(lk.s, lk.t) < max(o.s, o.t)), default=0)
             k = floor
@@ -188,36 +215,38 @@ def assign_tracks(links: list[Link], labels: dict[int, str], width: int) -> int:
             rows[k].append((lo, hi))
             lk.track = k
             placed.append(lk)
-    for lk in links:
-        if lk.track is None and lk.s != lk.t:
-            raise AssertionError("a sideways link without a track")
     return len(rows)
 
 
 def plan_channels(st: LayoutState) -> None:
-    """Ports, tracks and the rows of every band (boxes) and channel (lines between bands)."""
+    """Ports and tracks of every channel (lines between two rows of boxes); then their rows."""
     rows = st.rows
     st.links_by_row = [[lk for it in row for lk in it.downs] for row in rows]
-    st.band_top, st.band_h, st.channels = [], [], []
     for links in st.links_by_row:
         for lk in links:
             lk.track = None
-    labels = [e.label for e in st.edges]
-    label_of = dict(enumerate(labels))
-    ntracks = []
+    label_of = {k: e.label for k, e in enumerate(st.edges)}
+    st.ntracks = []
     for i in range(len(rows) - 1):
         assign_ports(rows[i], rows[i + 1], st.links_by_row[i])
-        ntracks.append(assign_tracks(st.links_by_row[i], label_of, st.width))
+        st.ntracks.append(assign_tracks(st.links_by_row[i], label_of, st.width))
+    stack_rows(st)
+
+
+def stack_rows(st: LayoutState) -> None:
+    """The rows of every band (boxes) and channel (its tracks, plus SPARE blank rows at both ends)."""
+    st.band_top, st.band_h, st.channels = [], [], []
     y = 0
-    for i, row in enumerate(rows):
+    last = len(st.rows) - 1
+    for i, row in enumerate(st.rows):
         h = max([it.h for it in row if it.is_box] + [3])
         st.band_top.append(y)
         st.band_h.append(h)
         for it in row:
             it.y = y
         y += h
-        if i < len(rows) - 1:
-            ch = ntracks[i] + 2 + 2 * st.spare
+        if i < last:
+            ch = st.ntracks[i] + 2 + 2 * SPARE
             st.channels.append((y, ch))
             y += ch
     st.height = y
@@ -249,7 +278,7 @@ def draw_lines(st: LayoutState, cv: Canvas) -> None:
                 cv.vline(lk.s, y0, y1, lk.style)
             else:
                 # down to its track row, along it, down to the lower box
-                tr = cy + 1 + st.spare + lk.track
+                tr = cy + 1 + SPARE + lk.track
                 cv.vline(lk.s, y0, tr - 1, lk.style)
                 cv.turn(tr, lk.s, lk.t, lk.style)
                 cv.vline(lk.t, tr + 1, y1, lk.style)

@@ -18,9 +18,9 @@ Symbols (the legend lists only those a diagram uses): kind markers around the la
 """
 from __future__ import annotations
 
-from .canvas import _EMPTY, ASCII, UNICODE, Canvas, _draw_box
+from .canvas import ASCII, UNICODE, Canvas, _draw_box
 from .fans import collapse_fans
-from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, node_text, place_edge_labels
+from .labels import KIND_MARKERS, NoRoomForTag, _clean_graph, _wrap, dead_rows, node_text, place_edge_labels
 from .layering import _merge_parallel, layer_rows
 from .layout import _MAX_MARGIN, Fallback, Layout, LayoutState, RenderedDiagram, _release, _row_width
 from .legend import _group_lines, legend_text, render_list
@@ -112,20 +112,12 @@ def _draw(st: LayoutState) -> list[str]:
         for it in row:
             it.x += off
     st.canvas += off
-    try:
-        return _route(st)
-    except NoRoomForTag:
-        # lines run too close for a tag beside them: a spare row at both ends of every channel
-        # gives each line a plain stretch to carry its tag (unused spare rows are dropped again)
-        st.spare = 1
-        st.layout = Layout(members=st.layout.members)
-        st.keep_rows = set()
-        return _route(st)
+    plan_channels(st)
+    return _route(st)
 
 
 def _route(st: LayoutState) -> list[str]:
     rows, layout, g, width = st.rows, st.layout, st.glyphs, st.width
-    plan_channels(st)
     layout.order_crossings = sum(_channel_crossings([(lk.up, lk.low) for lk in links]) for links in st.links_by_row)
     if layout.order_crossings > st.max_crossings:
         raise _OverBudget       # the picture would draw at least these: no need to draw it
@@ -167,16 +159,7 @@ def _route(st: LayoutState) -> list[str]:
 
 def _drop_plain_track_rows(st: LayoutState, cv: Canvas) -> None:
     """Drop track rows that ended up holding only straight vertical runs (no turn, no label)."""
-    g = st.glyphs
-    plain = {_EMPTY, " ", g.v, g.av}
-    dead = set()
-    for cy, chh in st.channels:
-        rows = [y for y in range(cy + 1, cy + chh - 1)
-                if y not in st.keep_rows and (y >= len(cv.rows) or plain.issuperset(cv.rows[y]))]
-        dead.update(rows)
-        # the channel's first row too, when another row keeps every line's style visible
-        if chh - 2 > len(rows) and cy not in st.keep_rows and plain.issuperset(cv.rows[cy]):
-            dead.add(cy)
+    dead = dead_rows(st, cv)
     if dead:
         cv.rows = [r for y, r in enumerate(cv.rows) if y not in dead]
         st.layout.boxes = {k: (x, y - sum(1 for d in dead if d < y), w, h)
