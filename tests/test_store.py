@@ -289,6 +289,10 @@ async def test_threads_in_the_old_key_layout_are_moved_once(redis_store):
         await store.complete(lease, None)
         head = await store.next(lease)
     assert seen == [first, second]
-    from bot.store.migrate import migrate_legacy
+    from bot.store.migrate import LAYOUT, migrate_legacy
+    assert await client.get(f"{store.prefix}:layout") == LAYOUT
+    await client.set(REF.model_copy(update={"thread": "late"}).legacy_key(store.prefix), s.model_dump_json())
     again = await migrate_legacy(store)
-    assert not again.anything
+    assert not again.anything, "once migrated, later starts do not scan"
+    await client.delete(f"{store.prefix}:layout")
+    assert (await migrate_legacy(store)).states == 1

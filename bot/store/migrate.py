@@ -14,6 +14,7 @@ pipeline's first recovery scan waits for it):
   and event ids expire by themselves.
 
 Only one process migrates at a time (a lock key); the others go on at once.
+When a scan finishes, `{prefix}:layout` records it, so later starts skip the scan.
 Stop processes of the old version before starting the new one: an old process
 would keep writing the old layout.  A Redis Cluster never held the old layout
 (its scripts were cross-slot), but the scan works there too.
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 300
+LAYOUT = "tagged-256"   # the key layout of bot.state (hash-tag buckets); stored once migrated
 
 
 @dataclass
@@ -113,6 +115,8 @@ async def migrate_legacy(store: RedisStore) -> Migrated:
     """Move every old-layout thread of `store.prefix`; returns what was moved."""
     client, prefix = store.client, store.prefix
     report = Migrated()
+    if await client.get(f"{prefix}:layout") == LAYOUT:
+        return report
     lock = f"{prefix}:migrate-lock"
     token = secrets.token_hex(8)
     if not await client.set(lock, token, nx=True, ex=LOCK_SECONDS):
@@ -137,6 +141,7 @@ async def migrate_legacy(store: RedisStore) -> Migrated:
             await _move_inbox(store, key, ref, report)
         await _move_timers(store, report)
         await client.delete(f"{prefix}:active")
+        await client.set(f"{prefix}:layout", LAYOUT)
     finally:
         if await client.get(lock) == token:
             await client.delete(lock)
