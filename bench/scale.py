@@ -297,6 +297,10 @@ async def main() -> None:
               f"turn p50 {f.p50:.2f} s p99 {f.p99:.2f} s | CPU per turn: bots {f.bot_ms:.2f} ms "
               f"(busiest at {f.bot_busy:.0%} of a core), driver+fakes {f.driver_ms:.2f} ms, "
               f"redis {f.redis_ms:.2f} ms | Redis commands per turn {f.commands:.1f}")
+        # What this machine could do at most: every core busy with the measured CPU per turn.
+        ceiling = (os.cpu_count() or 1) * 1000 / (f.bot_ms + f.driver_ms + f.redis_ms)
+        print(f"     machine ceiling at this CPU per turn: {ceiling:.1f} turns/s ({ceiling / base:.2f}x); "
+              f"reached {f.rate / ceiling:.0%} of it")
     print("(Redis commands include those run inside the store's scripts; a reply is 4 round trips.)")
 
 

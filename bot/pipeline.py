@@ -38,6 +38,7 @@ from .store import (
     AcceptOutcome,
     CorruptState,
     Forward,
+    HandedOff,
     Head,
     Lease,
     LeaseLost,
@@ -47,6 +48,13 @@ from .store import (
 )
 
 log = logging.getLogger(__name__)
+
+# A hand-over between processes (see `Pipeline._claim`): how long a process that received an event waits
+# for the holder to let go, how often it asks, and how long one ask stands.  If the holder lets go just
+# after the asker gave up, the recovery scan picks the thread up.
+HANDOFF_WAIT = 2.0
+HANDOFF_POLL = 0.05
+WANT_MS = 200
 
 
 class Held(StrEnum):
@@ -140,7 +148,7 @@ class Pipeline:
             if not lock.locked() and not getattr(lock, "_waiters", None):
                 self._order.pop(key, None)
         if outcome is AcceptOutcome.QUEUED:
-            self.kick(key)
+            self.kick(key, waiting=True)
         return outcome
 
     def _ensure_held_task(self) -> None:
@@ -164,14 +172,16 @@ class Pipeline:
                 self.kick(first.key)
 
     # ------------------------------------------------------------- draining
-    def kick(self, key: str) -> None:
+    def kick(self, key: str, *, waiting: bool = False) -> None:
+        """Drain the thread here. `waiting`: this process just received one of its events, so if another
+        process holds the thread it is asked to hand it over (see `_claim`)."""
         if self.closing:
             return
         task = self._drains.get(key)
         if task is not None and not task.done():
             self._again.add(key)
             return
-        task = asyncio.ensure_future(self._drain(key))
+        task = asyncio.ensure_future(self._drain(key, waiting))
         self._drains[key] = task
         task.add_done_callback(functools.partial(self._drained, key))
 
@@ -184,10 +194,21 @@ class Pipeline:
             self._again.discard(key)
             self.kick(key)
 
-    async def _drain(self, key: str) -> None:
+    async def _claim(self, key: str, waiting: bool) -> tuple[Lease, Head | None] | None:
+        """Claim the thread. A process that received an event while another holds the thread asks the holder
+        to hand it over at its next event and tries again for a moment: each process then runs the events
+        its load balancer gave it, instead of a busy process keeping every thread it once held."""
+        claimed = await self.store.claim(key, want_ms=WANT_MS if waiting else 0)
+        deadline = time.monotonic() + HANDOFF_WAIT
+        while claimed is None and waiting and not self.closing and time.monotonic() < deadline:
+            await asyncio.sleep(HANDOFF_POLL)
+            claimed = await self.store.claim(key, want_ms=WANT_MS)
+        return claimed
+
+    async def _drain(self, key: str, waiting: bool = False) -> None:
         self._again.discard(key)
         try:
-            claimed = await self.store.claim(key)
+            claimed = await self._claim(key, waiting)
         except StoreUnavailable as exc:
             log.warning("cannot claim %s (store unavailable: %s); the recovery scan retries", key, exc)
             return
@@ -203,6 +224,10 @@ class Pipeline:
                 head = await self._next(lease)
             if head is not None:   # closing: leave the rest for another process
                 await self.store.release(lease)
+        except HandedOff:
+            # The process that asked runs what is left, events this process took in meanwhile included.
+            self._again.discard(key)
+            log.debug("%s: handed over to another process", key)
         except LeaseLost as exc:
             log.warning("%s: %s; stopping here", key, exc)
         except Stopped:

@@ -12,6 +12,7 @@ from bot.store import (
     AcceptOutcome,
     CorruptState,
     Forward,
+    HandedOff,
     LeaseLost,
     MemoryStore,
     RedisStore,
@@ -117,6 +118,39 @@ async def test_one_holder_at_a_time_and_a_stale_holder_cannot_write(store):
     assert await store.renew(first) is False
     await store.complete(second, state(phase=Phase.DISCUSSING))
     assert (await store.load(key)).phase is Phase.DISCUSSING
+
+
+async def test_a_holder_hands_the_thread_over_when_another_process_asks(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    for n in (1, 2, 3):
+        await store.accept(key, event(n), f"Ev{n}", require_thread=True)
+    holder, head = await store.claim(key)
+    assert await store.claim(key) is None, "a plain claim asks nothing of the holder"
+    await store.complete(holder, None)
+    assert await store.next(holder) is not None, "nobody asked: the holder goes on"
+    assert await store.claim(key, want_ms=2000) is None
+    await store.complete(holder, None)
+    with pytest.raises(HandedOff):   # asked: the holder lets go although events are left
+        await store.next(holder)
+    assert await store.active() == [key], "the thread stays indexed for whoever claims it"
+    asker, head = await store.claim(key)
+    assert asker.fence > holder.fence
+    assert Inbound.model_validate_json(head.event_raw).event_id == "Ev3"
+    with pytest.raises(LeaseLost):
+        await store.complete(holder, None)
+
+
+async def test_an_ask_that_nobody_follows_up_expires(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    for n in (1, 2):
+        await store.accept(key, event(n), f"Ev{n}", require_thread=True)
+    holder, _ = await store.claim(key)
+    assert await store.claim(key, want_ms=50) is None
+    await asyncio.sleep(0.15)
+    await store.complete(holder, None)
+    assert await store.next(holder) is not None, "the ask expired: the holder keeps the thread"
 
 
 async def test_release_leaves_unhandled_events_for_another_process(store):

@@ -6,6 +6,7 @@ from .base import (
     CorruptState,
     DueTimer,
     Forward,
+    HandedOff,
     Head,
     Lease,
     LeaseLost,
@@ -18,9 +19,9 @@ from .connect import RedisMode, RedisTarget, make_client, target_from_settings
 from .memory import MemoryStore
 from .redis_store import RedisStore
 
-__all__ = ["AcceptOutcome", "CorruptState", "DueTimer", "Forward", "Head", "Lease", "LeaseLost", "MemoryStore",
-           "RedisMode", "RedisStore", "RedisTarget", "SessionStore", "StoreError", "StoreUnavailable", "decode_state",
-           "make_client", "make_store", "target_from_settings"]
+__all__ = ["AcceptOutcome", "CorruptState", "DueTimer", "Forward", "HandedOff", "Head", "Lease", "LeaseLost",
+           "MemoryStore", "RedisMode", "RedisStore", "RedisTarget", "SessionStore", "StoreError", "StoreUnavailable",
+           "decode_state", "make_client", "make_store", "target_from_settings"]
 
 
 def make_store(settings) -> SessionStore:

@@ -42,6 +42,11 @@ class LeaseLost(StoreError):
     """The lease expired or was taken over: this process must not write for the thread."""
 
 
+class HandedOff(StoreError):
+    """Another process asked for the thread (it received one of its events): the lease was released at the
+    inbox head for that process to claim; the events left are its to run."""
+
+
 class AcceptOutcome(StrEnum):
     QUEUED = "queued"          # in the thread's inbox; a worker will handle it
     DUPLICATE = "duplicate"    # this event id was seen before (a platform retry)
@@ -121,13 +126,17 @@ class SessionStore(ABC):
 
     # -- draining ----------------------------------------------------------
     @abstractmethod
-    async def claim(self, key: str) -> tuple[Lease, Head | None] | None:
+    async def claim(self, key: str, *, want_ms: int = 0) -> tuple[Lease, Head | None] | None:
         """Take the thread's lease if nobody holds it; with it, the inbox head and state.
-        None if another process holds the lease.  A claim of an empty inbox releases at once."""
+        None if another process holds the lease; with `want_ms`, the holder is asked (for that long) to
+        hand the lease over at its next event, because this caller will claim again.  A claim of an empty
+        inbox releases at once."""
 
     @abstractmethod
     async def next(self, lease: Lease) -> Head | None:
-        """The inbox head and state; None when the inbox is empty, which releases the lease."""
+        """The inbox head and state; None when the inbox is empty, which releases the lease.
+        Raises HandedOff (the lease released, events left) when another process asked for the thread
+        (see `claim`), LeaseLost when the lease is no longer ours."""
 
     @abstractmethod
     async def checkpoint(self, lease: Lease, state: InterviewState) -> None:

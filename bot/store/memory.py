@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict, deque
 
 from ..state import InterviewState
-from .base import AcceptOutcome, DueTimer, Forward, Head, Lease, LeaseLost, SessionStore, decode_state
+from .base import AcceptOutcome, DueTimer, Forward, HandedOff, Head, Lease, LeaseLost, SessionStore, decode_state
 
 
 class MemoryStore(SessionStore):
@@ -27,6 +27,7 @@ class MemoryStore(SessionStore):
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._max_event_ids = max_event_ids
         self._timers: dict[str, DueTimer] = {}
+        self._wants: dict[str, float] = {}
 
     # -- helpers -----------------------------------------------------------
     def _raw(self, key: str) -> str | None:
@@ -79,8 +80,10 @@ class MemoryStore(SessionStore):
         self._inbox.setdefault(key, deque()).append(event_raw)
         return AcceptOutcome.QUEUED
 
-    async def claim(self, key: str) -> tuple[Lease, Head | None] | None:
+    async def claim(self, key: str, *, want_ms: int = 0) -> tuple[Lease, Head | None] | None:
         if self._holder(key) is not None:
+            if want_ms:
+                self._wants[key] = time.monotonic() + want_ms / 1000
             return None
         self._fence += 1
         lease = Lease(key=key, token=f"{self._fence}:{secrets.token_hex(6)}")
@@ -93,6 +96,9 @@ class MemoryStore(SessionStore):
     async def next(self, lease: Lease) -> Head | None:
         self._check(lease)
         head = self._head(lease.key)
+        if head is not None and self._wants.pop(lease.key, 0.0) > time.monotonic():
+            self._leases.pop(lease.key, None)
+            raise HandedOff(f"{lease.key}: handed over to the process that asked for it")
         if head is None:
             self._leases.pop(lease.key, None)
         return head

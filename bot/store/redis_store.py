@@ -36,6 +36,7 @@ from .base import (
     AcceptOutcome,
     DueTimer,
     Forward,
+    HandedOff,
     Head,
     Lease,
     LeaseLost,
@@ -110,10 +111,10 @@ class RedisStore(SessionStore):
                                 [state_raw, event_raw, self.ttl, self.dedupe_ttl, key])
         return AcceptOutcome(reply)
 
-    async def claim(self, key: str) -> tuple[Lease, Head | None] | None:
+    async def claim(self, key: str, *, want_ms: int = 0) -> tuple[Lease, Head | None] | None:
         token_part = secrets.token_hex(6)
-        reply = await self._run("claim", [f"{key}:lease", f"{key}:fence", f"{key}:inbox", key, self.index_key(key)],
-                                [token_part, self.lease_ms, key])
+        reply = await self._run("claim", [f"{key}:lease", f"{key}:fence", f"{key}:inbox", key, self.index_key(key),
+                                          f"{key}:want"], [token_part, self.lease_ms, key, int(want_ms)])
         if not reply:
             return None
         lease = Lease(key=key, token=reply[1])
@@ -126,9 +127,12 @@ class RedisStore(SessionStore):
 
     async def _next(self, lease: Lease) -> Head | None:
         key = lease.key
-        reply = await self._run("next", [f"{key}:lease", f"{key}:inbox", key, self.index_key(key)], [lease.token, key])
+        reply = await self._run("next", [f"{key}:lease", f"{key}:inbox", key, self.index_key(key), f"{key}:want"],
+                                [lease.token, key])
         if reply[0] == "lost":
             raise LeaseLost(f"lease on {key} is no longer ours")
+        if reply[0] == "handed_off":
+            raise HandedOff(f"{key}: handed over to the process that asked for it")
         return _head(reply)
 
     async def _past_handovers(self, lease: Lease, head: Head | None) -> Head | None:

@@ -43,9 +43,14 @@ redis.call('sadd', KEYS[4], ARGV[5])
 return 'queued'
 """
 
-# KEYS: lease, fence, inbox, state, index.  ARGV: random part, lease ms, thread key
+# KEYS: lease, fence, inbox, state, index, want.  ARGV: random part, lease ms, thread key, want ms
+# A claimer that will try again soon (it received an event of the thread) leaves `want` behind:
+# the holder then hands the lease over at its next event instead of keeping the thread.
 CLAIM = """
 if redis.call('exists', KEYS[1]) == 1 then
+  if ARGV[4] ~= '0' then
+    redis.call('set', KEYS[6], '1', 'PX', ARGV[4])
+  end
   return false
 end
 local token = redis.call('incr', KEYS[2]) .. ':' .. ARGV[1]
@@ -58,7 +63,7 @@ redis.call('set', KEYS[1], token, 'PX', ARGV[2])
 return {'claimed', token, 'event', head, redis.call('get', KEYS[4]) or ''}
 """
 
-# KEYS: lease, inbox, state, index.  ARGV: token, thread key
+# KEYS: lease, inbox, state, index, want.  ARGV: token, thread key
 NEXT = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
   return {'lost'}
@@ -68,6 +73,10 @@ if not head then
   redis.call('del', KEYS[1])
   redis.call('srem', KEYS[4], ARGV[2])
   return {'empty'}
+end
+if redis.call('exists', KEYS[5]) == 1 then
+  redis.call('del', KEYS[5], KEYS[1])
+  return {'handed_off'}
 end
 return {'event', head, redis.call('get', KEYS[3]) or ''}
 """
