@@ -110,7 +110,7 @@ class Chaos:
         await self.deliver(lambda url: self.client.command(url, f"Design a URL shortener #{n}", channel=ch))
         t0 = time.monotonic()
         while time.monotonic() - t0 < self.args.turn_timeout:
-            mine = [m for m in fake.channel_messages(ch) if f"#{n}," in m["text"]]
+            mine = [m for m in fake.channel_messages(ch) if re.search(rf"#{n}\b", m["text"])]
             if mine:
                 thread = mine[0]["ts"]
                 break
