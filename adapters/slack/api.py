@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,35 +15,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.rate import Bucket, LocalBucket
+
 log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------- pacing
-class TokenBucket:
-    """`capacity` calls at once, refilled at `rate` per second."""
-
-    def __init__(self, capacity: float, rate: float):
-        self.capacity, self.rate = capacity, rate
-        self.tokens = capacity
-        self.stamp = time.monotonic()
-
-    def refill(self) -> None:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def try_take(self) -> bool:
-        self.refill()
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        while not self.try_take():
-            await asyncio.sleep(max(0.005, (1 - self.tokens) / self.rate))
-
-
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's 429 handler, waiting exactly Retry-After (plus a little jitter) and counting."""
 
@@ -79,16 +55,17 @@ class SlackApi:
     """
 
     def __init__(self, client: AsyncWebClient, *, post_burst: float = 3, post_rate: float = 0.9,
-                 update_burst: float = 5, update_rate: float = 0.75):
+                 update_burst: float = 5, update_rate: float = 0.75, update_bucket: Bucket | None = None):
         self.client = client
         self._post_conf = (post_burst, post_rate)
-        self._posts: dict[str, TokenBucket] = {}
-        self._updates = TokenBucket(update_burst, update_rate)
+        self._posts: dict[str, LocalBucket] = {}
+        # chat.update is limited per workspace: with Redis, every process draws from one bucket.
+        self._updates: Bucket = update_bucket or LocalBucket(update_burst, update_rate)
         self.calls = 0
 
-    def _post_bucket(self, channel: str) -> TokenBucket:
+    def _post_bucket(self, channel: str) -> LocalBucket:
         if channel not in self._posts:
-            self._posts[channel] = TokenBucket(*self._post_conf)
+            self._posts[channel] = LocalBucket(*self._post_conf)
         return self._posts[channel]
 
     async def post(self, channel: str, text: str, *, thread_ts: str | None = None,
@@ -106,15 +83,14 @@ class SlackApi:
         resp = await self.client.chat_postMessage(**kw)
         return resp["ts"]
 
-    def can_edit_soon(self) -> bool:
+    async def can_edit_soon(self) -> bool:
         """Is there chat.update budget left for a placeholder's final edit (and an edit or two before it)?"""
-        self._updates.refill()
-        return self._updates.tokens >= 2
+        return await self._updates.level() >= 2
 
     async def update(self, channel: str, ts: str, text: str, *, blocks: list | None = None,
                      optional: bool = False, metadata: dict | None = None) -> bool:
         if optional:
-            if not self._updates.try_take():
+            if not await self._updates.try_take():
                 return False
         else:
             await self._updates.take()

@@ -10,6 +10,7 @@ hands out sinks.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -28,6 +29,7 @@ from bot.engine import Engine
 from bot.inbound import EventKind, FetchAs, Inbound, InboundAttachment, ReceiptKind, fetch_as
 from bot.messages import BUTTON_ACTIONS, CHOICE_ID_RE, Action, DeliveryError, read_button_id
 from bot.metrics import record_platform_429
+from bot.rate import workspace_bucket
 from bot.state import ThreadRef
 from bot.suggest import picked, search
 
@@ -108,8 +110,12 @@ class SlackBot:
             kw = {"base_url": settings.slack_base_url} if settings.slack_base_url else {}
             client = AsyncWebClient(token=token, timeout=settings.slack_timeout, **kw)
         install_retries(client, self.rate_limits)
+        # Slack counts chat.update per workspace: processes sharing Redis share the budget (one bucket per
+        # bot token, named by a digest of it).
+        app_id = hashlib.sha256((token or "").encode()).hexdigest()[:12]
         self.api = SlackApi(client, post_burst=post_burst, post_rate=post_rate,
-                            update_burst=update_burst, update_rate=update_rate)
+                            update_bucket=workspace_bucket(engine.store, f"slack:{app_id}:chat.update",
+                                                           update_burst, update_rate))
         self.preview_interval, self.preview_delay = preview_interval, preview_delay
         self._tasks: set[asyncio.Task] = set()
         self._names: dict[str, str] = {}

@@ -84,7 +84,7 @@ class SlackSink:
             started = self._first_partial.setdefault(stream_id, time.monotonic())
             if self._visible and time.monotonic() - started < self.preview_delay:
                 return
-            if not self.api.can_edit_soon():
+            if not await self.api.can_edit_soon():
                 # A placeholder must be edited into the final text later; with the workspace's edit
                 # budget spent, post the text once, finished, instead of waiting for an edit.
                 return
