@@ -43,7 +43,6 @@ async def fake_llm():
 
 
 class SlackDriver:
-    images = True
 
     def __init__(self, h):
         self.h = h
@@ -77,7 +76,6 @@ class SlackDriver:
 
 
 class DiscordDriver:
-    images = True
 
     def __init__(self, fake, bot):
         self.fake, self.bot, self.engine = fake, bot, bot.engine
@@ -108,7 +106,6 @@ class DiscordDriver:
 
 
 class ConsoleDriver:
-    images = False   # a terminal has no attachments
 
     def __init__(self, engine):
         self.out = io.StringIO()
@@ -134,21 +131,32 @@ class ConsoleDriver:
         return self.out.getvalue()
 
 
-@pytest.fixture(params=["slack", "discord", "console"])
-async def driver(request, fake_llm, slack, runner, discord_fake):  # noqa: F811 - fixtures
+async def open_driver(kind: str, fake_llm, slack, runner, discord_fake):
     clock = Clock()
-    if request.param == "slack":
+    if kind == "slack":
         d = SlackDriver(slack)
-    elif request.param == "discord":
+    elif kind == "discord":
         d = DiscordDriver(discord_fake, await runner.start())
     else:
         d = ConsoleDriver(build_engine(make_settings(fake_llm.base_url), store=MemoryStore()))
     d.engine.practice.steps.now = clock
     d.clock = clock
+    return d
+
+
+@pytest.fixture(params=["slack", "discord", "console"])
+async def driver(request, fake_llm, slack, runner, discord_fake):  # noqa: F811 - fixtures
+    d = await open_driver(request.param, fake_llm, slack, runner, discord_fake)
     yield d
     if request.param == "console":
         await d.engine.shutdown(grace=1)
         await d.engine.llm.close()
+
+
+@pytest.fixture(params=["slack", "discord"])
+async def chat_driver(request, fake_llm, slack, runner, discord_fake):  # noqa: F811 - fixtures
+    """The platforms where a message can carry a file (a terminal cannot)."""
+    yield await open_driver(request.param, fake_llm, slack, runner, discord_fake)
 
 
 def interviewer_requests(fake_llm):
@@ -187,9 +195,8 @@ async def test_practice_random_medium_runs_to_a_scorecard_on_every_platform(driv
     assert "Practice history" in history and "1 hint" in history
 
 
-async def test_an_attached_image_reaches_the_model_as_an_image_block(driver, fake_llm):
-    if not driver.images:
-        pytest.skip("the console has no attachments")
+async def test_an_attached_image_reaches_the_model_as_an_image_block(chat_driver, fake_llm):
+    driver = chat_driver
     thread = await driver.start("Design a URL shortener")
     await driver.image(thread, "My whiteboard")
     await driver.settle()
