@@ -131,12 +131,12 @@ class ConsoleDriver:
         return self.out.getvalue()
 
 
-async def open_driver(kind: str, fake_llm, slack, runner, discord_fake):
+async def open_driver(kind: str, fake_llm, slack_harness, discord_runner, fake_discord):
     clock = Clock()
     if kind == "slack":
-        d = SlackDriver(slack)
+        d = SlackDriver(slack_harness)
     elif kind == "discord":
-        d = DiscordDriver(discord_fake, await runner.start())
+        d = DiscordDriver(fake_discord, await discord_runner.start())
     else:
         d = ConsoleDriver(build_engine(make_settings(fake_llm.base_url), store=MemoryStore()))
     d.engine.practice.steps.now = clock
