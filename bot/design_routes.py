@@ -62,6 +62,8 @@ class DesignRoutes:
                 await self._close_window(ctx)
             else:
                 state.answers.append(Answer(user=user, text=text))   # gathered quietly: the window said so
+        elif phase in (Phase.CHECK_IN, Phase.CHOOSING) and 0 < ctx.received_at < state.stop_at:
+            await self._remark(ctx, text, user)
         elif phase is Phase.CHECK_IN:
             await self.steps.pace.after_check_in(ctx, None if go else text, user)
         elif phase is Phase.CHOOSING:
@@ -71,6 +73,16 @@ class DesignRoutes:
         else:
             return Routed.NOT_MINE
         return Routed.HANDLED
+
+    async def _remark(self, ctx: "Ctx", text: str, user: str) -> None:
+        """A message sent while the step before this stop was still being written: it cannot be the answer to a
+        question not yet asked. At the check-in it joins the scope notes; at the offer it is not a pick."""
+        state = ctx.state
+        if state.phase is Phase.CHECK_IN:
+            state.scope_notes.append(Answer(user=user, text=text))
+            await ctx.notice(texts.REMARK_AT_CHECK_IN)
+        else:
+            await ctx.notice(texts.REMARK_AT_OFFER)
 
     # ------------------------------------------------------------- buttons
     async def button(self, ctx: "Ctx", action: Action | None, text: str, user: str) -> Routed:

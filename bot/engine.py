@@ -274,7 +274,7 @@ class Engine:
             return TurnResult(state=None)
         assert turn.state is not None
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
-                  author_id=event.author_id, stopping=turn.stopping,
+                  author_id=event.author_id, received_at=event.received_at, stopping=turn.stopping,
                   timers=functools.partial(self.pipeline.schedule, turn.key))
         before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)

@@ -66,6 +66,7 @@ class Ctx:
     event_id: str
     checkpoint: Callable[[InterviewState], Awaitable[None]]
     author_id: str = ""
+    received_at: float = 0.0      # when the event reached the bot (wall clock)
 
     stopping: Callable[[], bool] = lambda: False
     # Stores a timer event for this thread, due at a wall-clock time (see `schedule`).

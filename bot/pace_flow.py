@@ -13,6 +13,7 @@ crash continues from its checkpoint (`InFlight.partial`) and *retry* re-runs the
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from . import texts
@@ -94,6 +95,7 @@ class PaceFlow:
         outcome = await SectionStream(self.steps, ctx, self.step_ask(state, index), plan).run(partial)
         if outcome is not StreamOutcome.DONE or index == LAST_STEP:
             return
+        state.stop_at = time.time()   # anything the group sent before this was sent before the question
         try:
             if index == 0:
                 await ctx.post(OutMessage(kind=Kind.CHECK_IN, markdown=texts.CHECK_IN_HINT,

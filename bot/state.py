@@ -182,6 +182,7 @@ class InterviewState(BaseModel):
     pace: str = "full"                  # full | interactive
     design_step: int = 0                # interactive: the design step being (or next to be) written
     scope_notes: list[Answer] = Field(default_factory=list)   # replies to the scope check-in
+    stop_at: float = 0.0                # interactive: when the current check-in or deep-dive offer was posted
     options: list[DeepDive] = Field(default_factory=list)     # deep-dive candidates offered
     deep_dive: str = ""                 # the deep dive chosen, as the prompt gives it
     collect_until: int = 0              # epoch second the answer window closes (its timer's name)

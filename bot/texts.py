@@ -34,6 +34,10 @@ CHECK_IN_HINT = "_Press **Continue** if that's the scope you want, or reply here
 BUTTON_PASSED = "That button belongs to a step we've already moved past."
 FINISH_FIRST = ("I was interrupted in the middle of the design. Say *retry* (or press Retry) and I'll post the rest; "
                 "then we can talk about it.")
+REMARK_AT_CHECK_IN = ("Noted: that came in while I was still writing, so I'll fold it into the scope. Press "
+                      "**Continue** (or reply) when the scope looks right.")
+REMARK_AT_OFFER = ("Noted: that came in while I was still writing, so I didn't take it as the deep-dive pick. Press "
+                   "one above, or reply naming the part you want me to dig into.")
 NO_CURVEBALL = "I'm out of good follow-ups for this one. Push on anything in the design you doubt."
 EMPTY_MESSAGE = "That message was empty. " + THREAD_HELP
 NOTHING_TO_RETRY = "Nothing to retry: the last step worked."

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from bot import texts
 from bot.app import build_engine
 from bot.framing import read_blocks
 from bot.inbound import EventKind, Inbound
@@ -373,3 +374,33 @@ def test_every_step_prompt_together_asks_for_every_seed_section_and_the_new_dept
 def test_go_words(text, word):
     from bot.commands import word_of
     assert word_of(text).value == word
+
+
+async def test_a_message_sent_while_the_step_was_written_is_a_remark_not_the_answer_to_the_stop(make_engine, fake_llm):
+    engine, sink = make_engine(), RecordingSink()
+    await to_check_in(engine, sink)
+    state = await load(engine)
+    assert state.phase is Phase.CHECK_IN and state.stop_at > 0
+
+    async def sent_earlier(text: str, user: str) -> None:   # typed before the stop was posted
+        stop_at = (await load(engine)).stop_at
+        await submit(engine, Inbound(kind=EventKind.REPLY, ref=REF, event_id=f"early-{time.time_ns()}", author=user,
+                                     text=text, received_at=stop_at - 1), sink)
+
+    sink.clear()
+    await sent_earlier("nice, love the cache", "dee")
+    assert [m.markdown for m in sink.messages] == [texts.REMARK_AT_CHECK_IN] and not sink.sections()
+    state = await load(engine)
+    assert state.phase is Phase.CHECK_IN and [n.text for n in state.scope_notes] == ["nice, love the cache"]
+    await reply(engine, REF, "continue", sink=sink)
+    step1 = prompt_of(fake_llm, "Task: continue the design.")
+    assert [b.text for b in read_blocks(step1) if b.kind == "message"] == ["nice, love the cache"]
+
+    sink.clear()
+    await sent_earlier("the diagram is neat", "ben")
+    assert [m.markdown for m in sink.messages] == [texts.REMARK_AT_OFFER]
+    state = await load(engine)
+    assert state.phase is Phase.CHOOSING and not state.deep_dive
+    sink.clear()
+    await reply(engine, REF, "let's do the click counting one", user="ana", sink=sink)
+    assert "Deep dive on **Click counting**" in sink.messages[0].markdown
