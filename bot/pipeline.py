@@ -335,7 +335,7 @@ class Pipeline:
         except Exception:  # noqa: BLE001 - a failed migration must not stop the process; it is logged
             log.exception("preparing the store (key migration) failed; old-layout threads stay where they are")
         while not self.closing:
-            await self.recover()
+            await self._periodic(self.recover, "recovery scan")
             await asyncio.sleep(self.recover_interval)
 
     def start(self) -> None:
@@ -380,8 +380,18 @@ class Pipeline:
 
     async def _timer_loop(self) -> None:
         while not self.closing:
-            await self.fire_due()
+            await self._periodic(self.fire_due, "timer scan")
             await asyncio.sleep(self.timer_tick)
+
+    @staticmethod
+    async def _periodic(job: Callable[[], Awaitable[int]], what: str) -> None:
+        """One round of a background loop: a failure is logged and the loop goes on (it must never die quietly)."""
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("%s failed; trying again next round", what)
 
     async def settled(self, key: str, timeout: float = 30.0) -> None:
         """Wait until nothing of one thread is running or held here."""

@@ -1,6 +1,7 @@
 """Durable timers: stored at once, queued in their thread's inbox when due, once, by any process."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -121,3 +122,39 @@ async def test_timers_of_a_gone_thread_or_without_handler_are_dropped_quietly(en
     assert len(sink.messages) == before, "an unknown timer says nothing in the thread"
     assert "timer 'unknown:1' has no handler" in caplog.text
     assert await engine.store.due(now=10) == []
+
+
+async def test_a_failing_timer_scan_is_logged_and_the_loop_goes_on(fake_llm, caplog):
+    from bot.app import build_engine
+    from tests.conftest import make_settings
+
+    class FlakyStore(MemoryStore):
+        fails = 2
+
+        async def due(self, now, limit=100):
+            if self.fails:
+                self.fails -= 1
+                raise RuntimeError("unexpected reply from the store")
+            return await super().due(now, limit)
+
+    engine = build_engine(make_settings(fake_llm.base_url, timer_tick=0.02), store=FlakyStore())
+    await _opened(engine, RecordingSink())
+    fired: list[str] = []
+
+    async def handler(ctx: Ctx, name: str) -> None:
+        fired.append(name)
+
+    engine.on_timer("nudge", handler)
+    await engine.pipeline.schedule(REF.key(engine.store.prefix),
+                                   Inbound.model_validate_json(timer_event("nudge:1")), 0)
+    engine.pipeline.start()
+    try:
+        for _ in range(200):
+            if fired:
+                break
+            await asyncio.sleep(0.01)
+        assert fired == ["nudge:1"], "the loop survived two failed rounds"
+        assert caplog.text.count("timer scan failed; trying again next round") == 2
+    finally:
+        await engine.shutdown(grace=1)
+        await engine.llm.close()
