@@ -166,6 +166,11 @@ class Pipeline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
+            except Exception:  # noqa: BLE001 - held events stay held (and logged) until the store takes them
+                log.exception("%s: held event %s not accepted; trying again", first.key, first.event_id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
             self._held.pop(0)
             log.info("held event %s for %s accepted (%s)", first.event_id, first.key, outcome)
             if outcome is AcceptOutcome.QUEUED:
