@@ -276,6 +276,9 @@ class Engine:
         ctx = Ctx(key=turn.key, state=turn.state, sink=sink, event_id=event.event_id, checkpoint=turn.checkpoint,
                   author_id=event.author_id, received_at=event.received_at, stopping=turn.stopping,
                   timers=functools.partial(self.pipeline.schedule, turn.key))
+        flight = ctx.state.inflight
+        if turn.redelivered or (flight is not None and flight.event_id == event.event_id):
+            await ctx.recover_delivery()   # a process that stopped had started this turn: it may have posted
         before = ctx.state.usage.model_copy()
         await self._route(ctx, event, platform)
         spent = ctx.state.usage.minus(before)
@@ -391,7 +394,6 @@ class Engine:
         flight = ctx.state.inflight
         assert flight is not None
         log.info("%s: resuming step %s of event %s", ctx.key, flight.step, ctx.event_id)
-        await ctx.recover_delivery()
         try:
             await ctx.notice(texts.RESUMING)
         except DeliveryError:

@@ -79,6 +79,7 @@ class TurnInput:
     corrupt: CorruptState | None
     checkpoint: Callable[[InterviewState], Awaitable[None]]
     stopping: Callable[[], bool] = lambda: False   # shutdown asks the turn to stop at its next message
+    redelivered: bool = False   # a process that died or stopped had started this turn
 
 
 class Stopped(Exception):
@@ -277,7 +278,8 @@ class Pipeline:
 
         started = time.perf_counter()
         turn = asyncio.ensure_future(self.handler(TurnInput(key, event, state, corrupt, checkpoint,
-                                                            stopping=lambda: self._stop_now)))
+                                                            stopping=lambda: self._stop_now,
+                                                            redelivered=head.redelivered)))
         keeper = asyncio.ensure_future(self._keep(lease, turn))
         try:
             result = await turn

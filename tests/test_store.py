@@ -141,6 +141,21 @@ async def test_a_holder_hands_the_thread_over_when_another_process_asks(store):
         await store.complete(holder, None)
 
 
+async def test_a_head_handed_out_again_says_it_was_tried_before(store):
+    await seed(store, state())
+    key = REF.key(store.prefix)
+    for n in (1, 2):
+        await store.accept(key, event(n), f"Ev{n}", require_thread=True)
+    first, head = await store.claim(key)
+    assert head.redelivered is False
+    await store.release(first)                     # the process stops (or dies and its lease expires)
+    second, head = await store.claim(key)
+    assert Inbound.model_validate_json(head.event_raw).event_id == "Ev1" and head.redelivered is True
+    await store.complete(second, None)
+    head = await store.next(second)
+    assert Inbound.model_validate_json(head.event_raw).event_id == "Ev2" and head.redelivered is False
+
+
 async def test_an_ask_that_nobody_follows_up_expires(store):
     await seed(store, state())
     key = REF.key(store.prefix)

@@ -158,3 +158,4 @@ async def test_a_failing_timer_scan_is_logged_and_the_loop_goes_on(fake_llm, cap
     finally:
         await engine.shutdown(grace=1)
         await engine.llm.close()
+

@@ -90,6 +90,7 @@ class Head:
 
     event_raw: str
     state_raw: str | None
+    redelivered: bool = False   # handed out before, to a process that died or stopped before finishing it
 
 
 def decode_state(raw: str | bytes) -> InterviewState:

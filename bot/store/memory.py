@@ -28,6 +28,7 @@ class MemoryStore(SessionStore):
         self._max_event_ids = max_event_ids
         self._timers: dict[str, DueTimer] = {}
         self._wants: dict[str, float] = {}
+        self._tried: dict[str, str] = {}   # thread -> the last inbox head handed out
 
     # -- helpers -----------------------------------------------------------
     def _raw(self, key: str) -> str | None:
@@ -71,6 +72,12 @@ class MemoryStore(SessionStore):
             return None
         return Head(event_raw=inbox[0], state_raw=self._raw(key))
 
+    def _hand_out(self, key: str, head: Head) -> Head:
+        """Remember the head handed out; the same head handed out again was tried before."""
+        again = self._tried.get(key) == head.event_raw
+        self._tried[key] = head.event_raw
+        return Head(event_raw=head.event_raw, state_raw=head.state_raw, redelivered=again)
+
     # -- contract ----------------------------------------------------------
     async def accept(self, key: str, event_raw: str, event_id: str, *, require_thread: bool) -> AcceptOutcome:
         if require_thread and self._raw(key) is None and not self._inbox.get(key):
@@ -91,7 +98,7 @@ class MemoryStore(SessionStore):
         if head is None:
             return lease, None
         self._leases[key] = (time.monotonic() + self.lease_ms / 1000, lease.token)
-        return lease, head
+        return lease, self._hand_out(key, head)
 
     async def next(self, lease: Lease) -> Head | None:
         self._check(lease)
@@ -101,7 +108,8 @@ class MemoryStore(SessionStore):
             raise HandedOff(f"{lease.key}: handed over to the process that asked for it")
         if head is None:
             self._leases.pop(lease.key, None)
-        return head
+            return None
+        return self._hand_out(lease.key, head)
 
     async def checkpoint(self, lease: Lease, state: InterviewState) -> None:
         self._check(lease)

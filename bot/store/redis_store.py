@@ -54,7 +54,7 @@ HANDOVER = "handover:"   # inbox entries starting with this are hand-over record
 def _head(reply: Any) -> Head | None:
     if not reply or reply[0] != "event":
         return None
-    return Head(event_raw=reply[1], state_raw=reply[2] or None)
+    return Head(event_raw=reply[1], state_raw=reply[2] or None, redelivered=len(reply) > 3 and reply[3] == "1")
 
 
 def tag_of(key: str) -> str:
@@ -114,7 +114,8 @@ class RedisStore(SessionStore):
     async def claim(self, key: str, *, want_ms: int = 0) -> tuple[Lease, Head | None] | None:
         token_part = secrets.token_hex(6)
         reply = await self._run("claim", [f"{key}:lease", f"{key}:fence", f"{key}:inbox", key, self.index_key(key),
-                                          f"{key}:want"], [token_part, self.lease_ms, key, int(want_ms)])
+                                          f"{key}:want", f"{key}:tried"],
+                                [token_part, self.lease_ms, key, int(want_ms), self.ttl])
         if not reply:
             return None
         lease = Lease(key=key, token=reply[1])
@@ -127,8 +128,8 @@ class RedisStore(SessionStore):
 
     async def _next(self, lease: Lease) -> Head | None:
         key = lease.key
-        reply = await self._run("next", [f"{key}:lease", f"{key}:inbox", key, self.index_key(key), f"{key}:want"],
-                                [lease.token, key])
+        reply = await self._run("next", [f"{key}:lease", f"{key}:inbox", key, self.index_key(key), f"{key}:want",
+                                         f"{key}:tried"], [lease.token, key, self.ttl])
         if reply[0] == "lost":
             raise LeaseLost(f"lease on {key} is no longer ours")
         if reply[0] == "handed_off":

@@ -43,7 +43,9 @@ redis.call('sadd', KEYS[4], ARGV[5])
 return 'queued'
 """
 
-# KEYS: lease, fence, inbox, state, index, want.  ARGV: random part, lease ms, thread key, want ms
+# KEYS: lease, fence, inbox, state, index, want, tried.  ARGV: random part, lease ms, thread key, want ms, ttl
+# `tried` remembers the last head handed out (its digest): the same head handed out again was tried before
+# by a process that died or stopped, and the reply says so.
 # A claimer that will try again soon (it received an event of the thread) leaves `want` behind:
 # the holder then hands the lease over at its next event instead of keeping the thread.
 CLAIM = """
@@ -60,10 +62,13 @@ if not head then
   return {'empty', token}
 end
 redis.call('set', KEYS[1], token, 'PX', ARGV[2])
-return {'claimed', token, 'event', head, redis.call('get', KEYS[4]) or ''}
+local sig = redis.sha1hex(head)
+local again = (redis.call('get', KEYS[7]) == sig) and '1' or ''
+redis.call('set', KEYS[7], sig, 'EX', ARGV[5])
+return {'claimed', token, 'event', head, redis.call('get', KEYS[4]) or '', again}
 """
 
-# KEYS: lease, inbox, state, index, want.  ARGV: token, thread key
+# KEYS: lease, inbox, state, index, want, tried.  ARGV: token, thread key, ttl
 NEXT = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
   return {'lost'}
@@ -78,7 +83,10 @@ if redis.call('exists', KEYS[5]) == 1 then
   redis.call('del', KEYS[5], KEYS[1])
   return {'handed_off'}
 end
-return {'event', head, redis.call('get', KEYS[3]) or ''}
+local sig = redis.sha1hex(head)
+local again = (redis.call('get', KEYS[6]) == sig) and '1' or ''
+redis.call('set', KEYS[6], sig, 'EX', ARGV[3])
+return {'event', head, redis.call('get', KEYS[3]) or '', again}
 """
 
 # KEYS: lease, state.  ARGV: token, state, ttl
