@@ -106,6 +106,7 @@ class ConsolePlatform:
     async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
         self._n += 1
         self.thread = where.model_copy(update={"thread": f"{int(time.time())}-{self._n}"})
+        self._sink._write("\n" + announce.replace("{thread}", "").strip() + "\n")   # what, at which level, by whom
         return self.thread
 
     async def display_name(self, author_id: str, fallback: str) -> str:
@@ -216,11 +217,24 @@ def _stdin_reader() -> Callable[[], Awaitable[str | None]]:
     return read
 
 
+def first_command(problem: str, mode: Mode) -> tuple[Mode, str]:
+    """The command line's words read like the first line typed in a session: `run.sh practice random medium`."""
+    words = problem.split(maxsplit=1)
+    command = {"practice": Mode.PRACTICE, "/practice": Mode.PRACTICE, "/diagram": Mode.DIAGRAM,
+               "/interview": Mode.INTERVIEW}.get(words[0].lower() if words else "")
+    if mode is not Mode.INTERVIEW or command is None:
+        return mode, problem
+    return command, (words[1] if len(words) > 1 else "")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="interview-bot console", description="Mock interview in the terminal.")
     parser.add_argument("problem", nargs="*", help='e.g. "Design a URL shortener"')
     parser.add_argument("--diagram", action="store_true", help="diagram-only mode")
+    parser.add_argument("--practice", action="store_true", help="practice mode: the bot interviews you")
     args = parser.parse_args(argv)
+    mode = Mode.DIAGRAM if args.diagram else Mode.PRACTICE if args.practice else Mode.INTERVIEW
+    mode, problem = first_command(" ".join(args.problem), mode)
     settings = settings_or_report("console")
     if settings is None:
         return 2
@@ -230,8 +244,7 @@ def main(argv: list[str]) -> int:
         engine = build_engine(settings)
         engine.start()   # timers (the answer-collection window, practice clock) run as on the other platforms
         try:
-            await run_console(engine, " ".join(args.problem), Mode.DIAGRAM if args.diagram else Mode.INTERVIEW,
-                              _stdin_reader(), sys.stdout)
+            await run_console(engine, problem, mode, _stdin_reader(), sys.stdout)
         finally:
             await close_engine(engine)
 

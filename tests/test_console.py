@@ -95,3 +95,21 @@ async def test_bare_practice_and_history_are_answers_inside_a_thread(engine, fak
     state = await engine.store.load(thread.key(engine.store.prefix))
     assert state.mode is Mode.INTERVIEW
     assert [a.text for a in state.answers][:1] == ["practice makes perfect: 100M links a month"]
+
+
+def test_the_command_line_reads_like_a_first_line():
+    from adapters.console import first_command
+
+    assert first_command("practice random medium", Mode.INTERVIEW) == (Mode.PRACTICE, "random medium")
+    assert first_command("/diagram a web crawler", Mode.INTERVIEW) == (Mode.DIAGRAM, "a web crawler")
+    assert first_command("Design a URL shortener", Mode.INTERVIEW) == (Mode.INTERVIEW, "Design a URL shortener")
+    assert first_command("Diagram editor like draw.io", Mode.INTERVIEW) == (Mode.INTERVIEW,
+                                                                           "Diagram editor like draw.io")
+    assert first_command("random medium", Mode.PRACTICE) == (Mode.PRACTICE, "random medium")
+
+
+async def test_a_new_thread_says_what_is_being_designed(engine, fake_llm):
+    out = io.StringIO()
+    await run_console(engine, "Design a URL shortener level: staff", Mode.INTERVIEW, reader(["/end\n"]), out)
+    first = out.getvalue().strip().splitlines()[0]
+    assert "Design a URL shortener" in first and "staff level" in first
