@@ -257,7 +257,7 @@ class Engine:
                       turn.key, event.ref.platform, event.event_id)
             return TurnResult(state=None)
         if event.opens_thread:
-            return await self._open_thread(platform, event)
+            return await self._open_thread(platform, event, redelivered=turn.redelivered)
         if turn.corrupt is None and turn.state is None:
             return TurnResult(state=None)   # not (or no longer) an interview: stay quiet
         sink = platform.sink(event.ref)
@@ -290,7 +290,7 @@ class Engine:
         ctx.state.touch()
         return TurnResult(state=ctx.state)
 
-    async def _open_thread(self, platform: Platform, event: Inbound) -> TurnResult:
+    async def _open_thread(self, platform: Platform, event: Inbound, *, redelivered: bool = False) -> TurnResult:
         mode = KIND_MODE[event.kind]
         user = await platform.display_name(event.author_id, event.author or "someone")
         label = MODE_LABEL[mode]
@@ -300,8 +300,10 @@ class Engine:
         try:
             announce = texts.announce("diagram" if mode is Mode.DIAGRAM else label, _short(event.text), user,
                                       texts.opening_detail(event.level or Level.SENIOR.value, pace))
-            ref = await platform.open_thread(event.ref, title[:100], announce,
-                                             event.event_id)
+            # A process that stopped may have opened the thread already: reuse it where the platform can tell.
+            find = getattr(platform, "find_thread", None) if redelivered else None
+            ref = (await find(event.ref, event.event_id) if find else None) or \
+                await platform.open_thread(event.ref, title[:100], announce, event.event_id)
         except DeliveryError as exc:
             log.error("%s: could not open a thread for event %s: %s", self.key(event.ref), event.event_id, exc)
             return TurnResult(state=None)

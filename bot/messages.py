@@ -148,5 +148,8 @@ class Platform(Protocol):
     async def open_thread(self, where: "ThreadRef", title: str, announce: str, event_id: str) -> "ThreadRef":
         """Open a thread in `where.channel`, showing `announce`; its ref. Raises DeliveryError."""
 
+    # Optional: `async def find_thread(self, where, event_id) -> ThreadRef | None`, the thread `open_thread`
+    # opened for this command earlier (a process that stopped before saving it); asked only then.
+
     async def display_name(self, author_id: str, fallback: str) -> str:
         """A person's display name (cached by the adapter); `fallback` when unknown."""

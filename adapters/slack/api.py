@@ -114,6 +114,12 @@ class SlackApi:
                 break
         return out
 
+    async def recent_messages(self, channel: str, limit: int = 50) -> list[dict]:
+        """The channel's newest messages (not thread replies) with their metadata, newest first."""
+        self.calls += 1
+        resp = await self.client.conversations_history(channel=channel, limit=limit, include_all_metadata=True)
+        return list(resp.get("messages") or [])
+
     async def delete(self, channel: str, ts: str) -> None:
         self.calls += 1
         await self.client.chat_delete(channel=channel, ts=ts)

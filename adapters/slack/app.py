@@ -37,7 +37,7 @@ from .api import RateLimitRetry, SlackApi, install_retries
 from .http import SlackHttp
 from .mrkdwn import from_slack, render
 from .picker import PICK_IDS, PICK_MENU, context_of, menu_options, picked_value, suggestion_blocks
-from .sink import SlackSink, slack_error
+from .sink import META_TYPE, SlackSink, meta, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +159,27 @@ class SlackBot:
 
     async def open_thread(self, where: ThreadRef, title: str, announce: str, event_id: str) -> ThreadRef:
         try:
-            ts = await self.api.post(where.channel, render(announce)[0])
+            ts = await self.api.post(where.channel, render(announce)[0], metadata=meta("thread", event_id))
         except (SlackClientError, TimeoutError) as exc:
             err = slack_error(exc)
             await self._tell_caller(event_id, texts.not_started_on(err))
             raise DeliveryError(f"chat.postMessage in {where.channel}: {err}") from exc
         self._response_urls.pop(event_id, None)
         return where.model_copy(update={"thread": ts})
+
+    async def find_thread(self, where: ThreadRef, event_id: str) -> ThreadRef | None:
+        """The thread this command opened before its process stopped (its parent carries the command's id)."""
+        try:
+            recent = await self.api.recent_messages(where.channel)
+        except (SlackClientError, TimeoutError) as exc:
+            log.warning("could not look for an earlier thread in %s: %s", where.channel, slack_error(exc))
+            return None
+        for m in recent:
+            data = m.get("metadata") or {}
+            if data.get("event_type") == META_TYPE and (data.get("event_payload") or {}).get("key") == event_id:
+                self._response_urls.pop(event_id, None)
+                return where.model_copy(update={"thread": m["ts"]})
+        return None
 
     @staticmethod
     def thread_url(ref: ThreadRef) -> str:

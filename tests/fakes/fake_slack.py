@@ -377,6 +377,18 @@ class FakeSlack:
         self.deleted.append(msg)
         return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
 
+    def _m_conversations_history(self, args):
+        """A channel's top-level messages, newest first, up to `limit`; metadata only when asked for."""
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        with_meta = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        newest = list(reversed(self.channel_messages(channel)))[:limit]
+        return {"ok": True, "has_more": False, "messages": [
+            {k: v for k, v in m.items() if k in ("ts", "text", "user", "bot_id") or (k == "metadata" and with_meta)}
+            for m in newest]}
+
     def _m_conversations_replies(self, args):
         """A thread's parent and replies, oldest first, paged by `limit`; metadata only when asked for."""
         channel, ts = args.get("channel"), args.get("ts")

@@ -60,3 +60,25 @@ async def test_reading_the_thread_back_failing_only_costs_the_skip(fake_slack, c
     assert "could not read C1/" in caplog.text
     await sink.post(section("ev1:design:scope", "Scope"))
     assert len(fake.thread("C1", parent)) == 1
+
+
+async def test_a_command_run_again_after_a_crash_reuses_the_thread_it_had_opened(slack):
+    """The process opened the thread and died before saving it: the command's re-run finds that thread."""
+    from bot.inbound import EventKind, Inbound
+    from bot.state import ThreadRef
+
+    fake, engine, store = slack.fake, slack.bot.engine, slack.bot.engine.store
+    command = Inbound(kind=EventKind.START, ref=ThreadRef(platform="slack", workspace=fake.team_id, channel="C1",
+                                                          thread=""), event_id="cmd-crash", text="Design a URL shortener")
+    key = engine.inbox_key(command)
+    await store.accept(key, command.model_dump_json(), command.event_id, require_thread=False)
+    lease, head = await store.claim(key)                       # the process that dies takes the command...
+    await slack.bot.open_thread(command.ref, "Interview: URL shortener", "**Mock interview:** URL shortener",
+                                command.event_id)             # ...opens its thread, and dies before saving
+    await store.release(lease)
+    assert len(fake.channel_messages("C1")) == 1
+    engine.pipeline.kick(key)
+    await slack.settle()
+    parents = fake.channel_messages("C1")
+    assert len(parents) == 1, [p["text"] for p in parents]
+    assert any("quick questions" in m["text"] for m in fake.thread("C1", parents[0]["ts"]))
